@@ -1,0 +1,83 @@
+"""flink_agents_ctx: event-driven AI agents as a PyFlink operator.
+
+Layers (a module imports only from its own layer or below; ``tests/unit/test_layers.py`` checks it)::
+
+    testing                                      harness over the operator core
+    operator                                     OperatorCore, Flink adapter, pipeline wiring
+    context                                      runner contexts (Python; Java later)
+    memory, durable, metrics, resources          what contexts are made of
+    backends                                     keyed state and metric seams, in-memory and Flink
+    errors, types, config, events, agent, mailbox
+
+PyFlink is imported only by ``backends.flink_state`` and ``operator`` modules that touch Flink;
+``AgentsExecutionEnvironment`` is loaded lazily so harness-only users do not import PyFlink.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flink_agents_ctx.agent import Agent, action
+from flink_agents_ctx.config import AgentConfig, ConfigOption
+from flink_agents_ctx.context.base import RunnerContext
+from flink_agents_ctx.errors import (
+    ActionExecutionError,
+    AgentDefinitionError,
+    ConfigError,
+    EventSerializationError,
+    FlinkAgentsError,
+    MailboxThreadError,
+    MemoryPathError,
+    MemoryValueError,
+    MetricNameError,
+    UnknownResourceError,
+    UnsupportedAwaitError,
+)
+from flink_agents_ctx.events import Event, InputEvent, OutputEvent
+from flink_agents_ctx.memory.memory_object import NESTED_OBJECT, MemoryObject
+from flink_agents_ctx.metrics.group import Gauge, Histogram, MetricGroup
+from flink_agents_ctx.resources.registry import ResourceContext
+from flink_agents_ctx.types import MemoryRef, MemoryType, ResourceType
+
+if TYPE_CHECKING:
+    from flink_agents_ctx.operator.pipeline import AgentsExecutionEnvironment
+
+__all__ = [
+    "NESTED_OBJECT",
+    "ActionExecutionError",
+    "Agent",
+    "AgentConfig",
+    "AgentDefinitionError",
+    "AgentsExecutionEnvironment",
+    "ConfigError",
+    "ConfigOption",
+    "Event",
+    "EventSerializationError",
+    "FlinkAgentsError",
+    "Gauge",
+    "Histogram",
+    "InputEvent",
+    "MailboxThreadError",
+    "MemoryObject",
+    "MemoryPathError",
+    "MemoryRef",
+    "MemoryType",
+    "MemoryValueError",
+    "MetricGroup",
+    "MetricNameError",
+    "OutputEvent",
+    "ResourceContext",
+    "ResourceType",
+    "RunnerContext",
+    "UnknownResourceError",
+    "UnsupportedAwaitError",
+    "action",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AgentsExecutionEnvironment":
+        from flink_agents_ctx.operator.pipeline import AgentsExecutionEnvironment
+
+        return AgentsExecutionEnvironment
+    raise AttributeError(f"module 'flink_agents_ctx' has no attribute {name!r}")

@@ -1,0 +1,222 @@
+"""Agent definitions: actions, the events they listen to, and resources.
+
+An agent is declared once on the client, shipped to the TaskManagers with the operator, and compiled
+into an :class:`AgentPlan` (an immutable dispatch table) when the operator opens::
+
+    class MyAgent(Agent):
+        @action(InputEvent)
+        @staticmethod
+        def start(event: InputEvent, ctx: RunnerContext) -> None:
+            ctx.send_event(OutputEvent(output=event.input))
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from flink_agents_ctx.errors import AgentDefinitionError
+from flink_agents_ctx.events import Event
+from flink_agents_ctx.types import ActionKind, ResourceType
+
+_ACTION_ATTR = "__flink_agents_action__"
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action: its name, the event types it listens to, the callable and its own config."""
+
+    name: str
+    listen_to: tuple[type[Event], ...]
+    func: Callable[..., Any]
+    kind: ActionKind = ActionKind.PYTHON
+    config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def is_async(self) -> bool:
+        """Whether the action is an ``async def`` coroutine function."""
+        return inspect.iscoroutinefunction(self.func)
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """A declared resource: built lazily, once per operator, by ``factory``."""
+
+    name: str
+    type: ResourceType
+    factory: Callable[..., Any]
+    takes_context: bool
+
+
+@dataclass(frozen=True)
+class _ActionMark:
+    listen_to: tuple[type[Event], ...]
+    config: Mapping[str, Any]
+
+
+def action(*listen_to: type[Event], **action_config: Any) -> Callable[[Any], Any]:
+    """Mark a static method of an :class:`Agent` subclass as an action.
+
+    Args:
+        *listen_to: event types that trigger the action (subclasses of them trigger it too).
+        **action_config: the action's own settings, read with ``ctx.action_config`` or
+            ``ctx.get_action_config_value(key)``.
+
+    Works written above or below ``@staticmethod``.
+    """
+    events = _check_event_types("@action", listen_to)
+    mark = _ActionMark(events, MappingProxyType(dict(action_config)))
+
+    def decorate(target: Any) -> Any:
+        func = target.__func__ if isinstance(target, staticmethod) else target
+        if not callable(func):
+            raise AgentDefinitionError(f"@action must decorate a function, got {target!r}")
+        setattr(func, _ACTION_ATTR, mark)
+        return target
+
+    return decorate
+
+
+def _check_event_types(where: str, listen_to: tuple[Any, ...]) -> tuple[type[Event], ...]:
+    if not listen_to:
+        raise AgentDefinitionError(f"{where} needs at least one event type to listen to")
+    for t in listen_to:
+        if not (isinstance(t, type) and issubclass(t, Event)):
+            raise AgentDefinitionError(
+                f"{where}: {t!r} is not an Event subclass; pass event classes such as InputEvent"
+            )
+    return tuple(listen_to)
+
+
+def _check_action_signature(name: str, func: Callable[..., Any]) -> None:
+    try:
+        inspect.signature(func).bind(None, None)
+    except TypeError as e:
+        raise AgentDefinitionError(
+            f"action '{name}' must take exactly (event, ctx); its signature is "
+            f"{inspect.signature(func)}"
+        ) from e
+
+
+def _takes_context(name: str, factory: Callable[..., Any]) -> bool:
+    signature = inspect.signature(factory)
+    for args in ((None,), ()):
+        try:
+            signature.bind(*args)
+        except TypeError:
+            continue
+        return bool(args)
+    raise AgentDefinitionError(
+        f"resource '{name}': the factory must take no argument or one ResourceContext; its "
+        f"signature is {signature}"
+    )
+
+
+class Agent:
+    """Base class of user agents.
+
+    Actions are static methods marked with :func:`action`, or added with :meth:`add_action`.
+    Resources are added with :meth:`add_resource` and obtained in actions with
+    ``ctx.get_resource(name, type)``.
+    """
+
+    def __init__(self) -> None:
+        self._actions: dict[str, ActionSpec] = {}
+        self._resources: dict[str, ResourceSpec] = {}
+        # Class attributes in definition order, base classes first, so dispatch order is stable.
+        for klass in reversed(type(self).__mro__):
+            for attr_name, attr in vars(klass).items():
+                func = attr.__func__ if isinstance(attr, staticmethod) else attr
+                mark = getattr(func, _ACTION_ATTR, None)
+                if isinstance(mark, _ActionMark):
+                    if not isinstance(attr, staticmethod):
+                        raise AgentDefinitionError(
+                            f"action '{attr_name}' of {type(self).__name__} must be a "
+                            "@staticmethod (actions receive (event, ctx), not self)"
+                        )
+                    self._actions.pop(attr_name, None)
+                    self._register(attr_name, mark.listen_to, func, dict(mark.config))
+
+    def add_action(
+        self,
+        name: str,
+        listen_to: list[type[Event]] | tuple[type[Event], ...],
+        func: Callable[..., Any],
+        **action_config: Any,
+    ) -> Agent:
+        """Add an action programmatically; returns the agent for chaining."""
+        if name in self._actions:
+            raise AgentDefinitionError(f"the agent already has an action named '{name}'")
+        events = _check_event_types(f"add_action('{name}')", tuple(listen_to))
+        self._register(name, events, func, action_config)
+        return self
+
+    def add_resource(
+        self, name: str, resource_type: ResourceType, factory: Callable[..., Any]
+    ) -> Agent:
+        """Declare a resource built lazily by ``factory`` (no argument, or a ResourceContext)."""
+        if not isinstance(resource_type, ResourceType):
+            raise AgentDefinitionError(
+                f"resource '{name}': type must be a ResourceType, got {resource_type!r}"
+            )
+        if name in self._resources:
+            raise AgentDefinitionError(f"the agent already has a resource named '{name}'")
+        if not callable(factory):
+            raise AgentDefinitionError(f"resource '{name}': factory {factory!r} is not callable")
+        self._resources[name] = ResourceSpec(
+            name, resource_type, factory, _takes_context(name, factory)
+        )
+        return self
+
+    def _register(
+        self,
+        name: str,
+        listen_to: tuple[type[Event], ...],
+        func: Callable[..., Any],
+        config: Mapping[str, Any],
+    ) -> None:
+        if not callable(func):
+            raise AgentDefinitionError(f"action '{name}': {func!r} is not callable")
+        _check_action_signature(name, func)
+        self._actions[name] = ActionSpec(
+            name, listen_to, func, ActionKind.PYTHON, MappingProxyType(dict(config))
+        )
+
+    @property
+    def actions(self) -> Mapping[str, ActionSpec]:
+        """The agent's actions by name, in dispatch order."""
+        return MappingProxyType(self._actions)
+
+    @property
+    def resources(self) -> Mapping[str, ResourceSpec]:
+        """The agent's declared resources by name."""
+        return MappingProxyType(self._resources)
+
+    def plan(self) -> AgentPlan:
+        """Compile the agent into an immutable dispatch plan."""
+        if not self._actions:
+            raise AgentDefinitionError(
+                f"{type(self).__name__} has no actions; mark static methods with @action(...)"
+            )
+        return AgentPlan(tuple(self._actions.values()), dict(self._resources))
+
+
+class AgentPlan:
+    """Which actions run for which event type, in a fixed order."""
+
+    def __init__(self, actions: tuple[ActionSpec, ...], resources: dict[str, ResourceSpec]) -> None:
+        self.actions = actions
+        self.resources = resources
+        self._dispatch: dict[type[Event], tuple[ActionSpec, ...]] = {}
+
+    def actions_for(self, event_type: type[Event]) -> tuple[ActionSpec, ...]:
+        """Actions listening to ``event_type`` or one of its base classes, in declaration order."""
+        found = self._dispatch.get(event_type)
+        if found is None:
+            mro = event_type.__mro__
+            found = tuple(a for a in self.actions if any(t in mro for t in a.listen_to))
+            self._dispatch[event_type] = found
+        return found

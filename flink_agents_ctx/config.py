@@ -1,0 +1,164 @@
+"""Agent configuration: typed options with defaults, validated when the configuration is built.
+
+Users pass a plain ``dict`` (or an :class:`AgentConfig`) to ``AgentsExecutionEnvironment`` or the
+test harness. Options the library knows are checked up front, so a typo in a value fails at job
+construction with the key named, not minutes later inside a TaskManager. Unknown keys are kept: actions
+read their own settings through ``ctx.config``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+from flink_agents_ctx.errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ConfigOption(Generic[T]):
+    """A typed configuration key with a default and, optionally, a closed set of allowed values."""
+
+    key: str
+    type: type[T]
+    default: T | None
+    description: str
+    choices: tuple[T, ...] = ()
+
+    def parse(self, raw: Any) -> T:
+        """Convert a raw value (as found in a dict or a Flink configuration) to the option's type."""
+        value = _coerce(self.key, raw, self.type)
+        if self.choices and value not in self.choices:
+            allowed = ", ".join(repr(c) for c in self.choices)
+            raise ConfigError(
+                f"option '{self.key}' is {raw!r}; allowed values are {allowed}",
+                key=self.key,
+                value=raw,
+            )
+        return value
+
+
+def _coerce(key: str, raw: Any, wanted: type[T]) -> T:
+    if isinstance(raw, wanted) and not (wanted is int and isinstance(raw, bool)):
+        return raw
+    try:
+        if wanted is bool and isinstance(raw, str) and raw.lower() in ("true", "false"):
+            return cast(T, raw.lower() == "true")
+        if wanted is int and isinstance(raw, str):
+            return cast(T, int(raw.strip()))
+        if wanted is float and isinstance(raw, (int, str)) and not isinstance(raw, bool):
+            return cast(T, float(raw))
+    except ValueError as e:
+        raise ConfigError(
+            f"option '{key}' is {raw!r}, which is not a valid {wanted.__name__}",
+            key=key,
+            value=raw,
+        ) from e
+    raise ConfigError(
+        f"option '{key}' is {raw!r} of type {type(raw).__name__}; expected {wanted.__name__}",
+        key=key,
+        value=raw,
+    )
+
+
+SHORT_TERM_MEMORY_TTL_MS: ConfigOption[int] = ConfigOption(
+    "short-term-memory.state-ttl.ms",
+    int,
+    None,
+    "Time-to-live of short-term memory entries in milliseconds; unset keeps them forever.",
+)
+SHORT_TERM_MEMORY_TTL_UPDATE_TYPE: ConfigOption[str] = ConfigOption(
+    "short-term-memory.state-ttl.update-type",
+    str,
+    "OnCreateAndWrite",
+    "When an entry's time-to-live restarts: on writes, or on reads and writes.",
+    choices=("OnCreateAndWrite", "OnReadAndWrite"),
+)
+SHORT_TERM_MEMORY_TTL_VISIBILITY: ConfigOption[str] = ConfigOption(
+    "short-term-memory.state-ttl.visibility",
+    str,
+    "NeverReturnExpired",
+    "Whether an expired entry that is not cleaned up yet may still be read.",
+    choices=("NeverReturnExpired", "ReturnExpiredIfNotCleanedUp"),
+)
+JOB_IDENTIFIER: ConfigOption[str] = ConfigOption(
+    "job-identifier",
+    str,
+    None,
+    "A stable name for the job, used to tell its durable records apart from other jobs'.",
+)
+
+KNOWN_OPTIONS: tuple[ConfigOption[Any], ...] = (
+    SHORT_TERM_MEMORY_TTL_MS,
+    SHORT_TERM_MEMORY_TTL_UPDATE_TYPE,
+    SHORT_TERM_MEMORY_TTL_VISIBILITY,
+    JOB_IDENTIFIER,
+)
+_BY_KEY = {o.key: o for o in KNOWN_OPTIONS}
+
+
+class AgentConfig:
+    """Read-only agent configuration.
+
+    Known options are validated on construction; reads are typed::
+
+        ttl = config.get(SHORT_TERM_MEMORY_TTL_MS)      # int | None
+        model = config.get_str("my-agent.model", "small")
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any] | AgentConfig | None = None) -> None:
+        if isinstance(values, AgentConfig):
+            values = values._values
+        raw = dict(values or {})
+        for key, value in raw.items():
+            if not isinstance(key, str):
+                raise ConfigError(f"configuration keys must be str, got {key!r}", key=str(key))
+            option = _BY_KEY.get(key)
+            if option is not None and value is not None:
+                raw[key] = option.parse(value)
+        self._values: dict[str, Any] = raw
+
+    def get(self, option: ConfigOption[T]) -> T | None:
+        """The option's value, or its default."""
+        if option.key in self._values and self._values[option.key] is not None:
+            return option.parse(self._values[option.key])
+        return option.default
+
+    def get_raw(self, key: str, default: Any = None) -> Any:
+        """The value as given, without conversion."""
+        return self._values.get(key, default)
+
+    def get_str(self, key: str, default: str | None = None) -> str | None:
+        """The value as ``str``; raises :class:`ConfigError` when it is of another type."""
+        return self._typed(key, str, default)
+
+    def get_int(self, key: str, default: int | None = None) -> int | None:
+        """The value as ``int`` (numeric strings are converted)."""
+        return self._typed(key, int, default)
+
+    def get_float(self, key: str, default: float | None = None) -> float | None:
+        """The value as ``float`` (ints and numeric strings are converted)."""
+        return self._typed(key, float, default)
+
+    def get_bool(self, key: str, default: bool | None = None) -> bool | None:
+        """The value as ``bool`` ("true"/"false" strings are converted)."""
+        return self._typed(key, bool, default)
+
+    def _typed(self, key: str, wanted: type[T], default: T | None) -> T | None:
+        if key not in self._values or self._values[key] is None:
+            return default
+        return _coerce(key, self._values[key], wanted)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
+    def to_dict(self) -> dict[str, Any]:
+        """A copy of every key and value."""
+        return dict(self._values)
+
+    def __repr__(self) -> str:
+        return f"AgentConfig({self._values!r})"

@@ -1,0 +1,79 @@
+"""The runner-context interface actions program against."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+from flink_agents_ctx.config import AgentConfig
+from flink_agents_ctx.events import Event
+from flink_agents_ctx.memory.memory_object import MemoryObject
+from flink_agents_ctx.metrics.group import MetricGroup
+from flink_agents_ctx.types import ResourceType
+
+
+class RunnerContext(ABC):
+    """Everything an action can do besides computing: send events, use memory, resources, metrics.
+
+    One context is reused for every action of the same language in an operator; it is switched to
+    the running action before each step, so keep no reference to it beyond the action call.
+    """
+
+    @property
+    @abstractmethod
+    def key(self) -> Hashable:
+        """The key of the input being processed."""
+
+    @abstractmethod
+    def send_event(self, event: Event) -> None:
+        """Send an event. It takes effect when the action finishes successfully:
+        an :class:`~flink_agents_ctx.OutputEvent` leaves the operator, any other event triggers the
+        actions listening to its type."""
+
+    @property
+    @abstractmethod
+    def sensory_memory(self) -> MemoryObject:
+        """Memory of the current run (one input and the events it causes)."""
+
+    @property
+    @abstractmethod
+    def short_term_memory(self) -> MemoryObject:
+        """Memory of the key that lasts across runs."""
+
+    @property
+    @abstractmethod
+    def long_term_memory(self) -> Any | None:
+        """Vector-store backed memory; ``None`` when long-term memory is not configured."""
+
+    @property
+    @abstractmethod
+    def agent_metric_group(self) -> MetricGroup:
+        """Metrics of the whole agent operator."""
+
+    @property
+    @abstractmethod
+    def action_metric_group(self) -> MetricGroup:
+        """Metrics of the running action (key-value group ``action=<name>``)."""
+
+    @abstractmethod
+    def get_resource(self, name: str, resource_type: ResourceType) -> Any:
+        """A declared resource, built on first use."""
+
+    @property
+    @abstractmethod
+    def config(self) -> AgentConfig:
+        """The agent configuration."""
+
+    @property
+    @abstractmethod
+    def action_config(self) -> Mapping[str, Any]:
+        """The running action's own settings (empty when it has none)."""
+
+    @abstractmethod
+    def get_action_config_value(self, key: str) -> Any:
+        """One of the running action's settings, or ``None``."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what the context holds (called by the operator)."""

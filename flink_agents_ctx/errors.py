@@ -1,0 +1,112 @@
+"""Typed errors raised by flink_agents_ctx.
+
+Every error derives from :class:`FlinkAgentsError`, carries the structured fields that locate the
+problem (path, action, key, name, ...) and a message that says what to do next. Where a built-in
+exception type is the natural one for callers (``TypeError`` for a bad value, ``KeyError`` for an
+unknown name), the error also derives from it so existing ``except`` clauses keep working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FlinkAgentsError(Exception):
+    """Base class of every error raised by flink_agents_ctx."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        # KeyError would otherwise quote the message.
+        return self.message
+
+
+class ConfigError(FlinkAgentsError, ValueError):
+    """A configuration option has a value of the wrong type or outside its allowed set."""
+
+    def __init__(self, message: str, *, key: str, value: Any = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.value = value
+
+
+class AgentDefinitionError(FlinkAgentsError, ValueError):
+    """An agent, action or resource definition is invalid (found when the agent is built)."""
+
+
+class EventSerializationError(FlinkAgentsError, TypeError):
+    """An event carries a field value that cannot be serialised to JSON."""
+
+    def __init__(self, message: str, *, event_type: str, event_id: str, field: str) -> None:
+        super().__init__(message)
+        self.event_type = event_type
+        self.event_id = event_id
+        self.field = field
+
+
+class MemoryValueError(FlinkAgentsError, TypeError):
+    """A value written to memory is not checkpoint-stable. Nothing was written."""
+
+    def __init__(self, message: str, *, path: str, memory_type: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.memory_type = memory_type
+
+
+class MemoryPathError(FlinkAgentsError, ValueError):
+    """A memory write conflicts with the existing tree (value over object or the reverse)."""
+
+    def __init__(self, message: str, *, path: str, memory_type: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.memory_type = memory_type
+
+
+class MailboxThreadError(FlinkAgentsError, RuntimeError):
+    """An operation that must run on the operator's task thread was called from another thread."""
+
+    def __init__(self, message: str, *, operation: str, thread_name: str) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.thread_name = thread_name
+
+
+class UnknownResourceError(FlinkAgentsError, KeyError):
+    """``get_resource`` named a resource the agent does not declare."""
+
+    def __init__(self, message: str, *, name: str, resource_type: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.resource_type = resource_type
+
+
+class MetricNameError(FlinkAgentsError, ValueError):
+    """A metric or metric group name is empty or contains a reserved character."""
+
+    def __init__(self, message: str, *, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class ActionExecutionError(FlinkAgentsError, RuntimeError):
+    """An action raised. Nothing the action did (memory writes, events) was committed."""
+
+    def __init__(self, message: str, *, action: str, event_type: str, event_id: str) -> None:
+        super().__init__(message)
+        self.action = action
+        self.event_type = event_type
+        self.event_id = event_id
+
+
+class UnsupportedAwaitError(FlinkAgentsError, RuntimeError):
+    """An async action awaited something the operator cannot suspend on."""
+
+    def __init__(self, message: str, *, action: str) -> None:
+        super().__init__(message)
+        self.action = action
+
+
+class OperatorStateError(FlinkAgentsError, RuntimeError):
+    """An internal invariant of the operator was broken (a bug: please report it)."""

@@ -1,0 +1,130 @@
+"""Events: what actions react to and send.
+
+User events subclass :class:`Event` and declare fields with plain annotations; every subclass is
+made a dataclass automatically (no decorator)::
+
+    class Middle(Event):
+        value: int
+
+    Middle(value=3)        # or Middle(3)
+
+Every event gets a unique ``id``. Events sent from actions must be JSON-serialisable (None, bool, int,
+finite float, str, lists/tuples and str-keyed dicts of those, nested events, and
+:class:`~flink_agents_ctx.MemoryRef`), so that they can be stored, journaled and cross to Java.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import uuid
+from typing import Any, ClassVar, dataclass_transform
+
+from flink_agents_ctx.errors import EventSerializationError
+from flink_agents_ctx.types import MemoryRef
+
+
+def _new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass_transform(field_specifiers=(dataclasses.field,))
+@dataclasses.dataclass(eq=True)
+class Event:
+    """Base class of all events.
+
+    Attributes:
+        id: unique id of this event (a random UUID unless given).
+        source_timestamp: the timestamp of the input record that caused this event, stamped by the
+            operator when the event leaves an action (``None`` when the input had none).
+    """
+
+    id: str = dataclasses.field(default_factory=_new_event_id, kw_only=True)
+    source_timestamp: int | None = dataclasses.field(default=None, kw_only=True, compare=False)
+
+    _field_names: ClassVar[tuple[str, ...]] = ("id", "source_timestamp")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Applying dataclass here makes plain annotations fields. The base fields are keyword-only,
+        # so subclasses may declare fields without defaults in any order.
+        dataclasses.dataclass(eq=True)(cls)
+        cls._field_names = tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def type_name(cls) -> str:
+        """The event type as ``module.QualName``."""
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+    def user_fields(self) -> dict[str, Any]:
+        """Field values except ``id`` and ``source_timestamp``."""
+        return {
+            name: getattr(self, name)
+            for name in self._field_names
+            if name not in ("id", "source_timestamp")
+        }
+
+
+class InputEvent(Event):
+    """Wraps one input record of the operator. Its ``input`` is the record as it came from Flink."""
+
+    input: Any
+
+
+class OutputEvent(Event):
+    """Sent by an action to emit ``output`` downstream of the agent operator."""
+
+    output: Any
+
+
+def check_json_serialisable(event: Event) -> None:
+    """Raise :class:`EventSerializationError` naming the first field that is not JSON-serialisable."""
+    if not isinstance(event, Event):
+        raise EventSerializationError(
+            f"send_event takes an Event, got {type(event).__name__}; wrap the value in an event "
+            "class (class MyEvent(Event): value: ...) or OutputEvent(output=...)",
+            event_type=type(event).__name__,
+            event_id="",
+            field="",
+        )
+    for name in event._field_names:
+        problem = _json_problem(getattr(event, name), name, depth=0)
+        if problem is not None:
+            where, what = problem
+            raise EventSerializationError(
+                f"event {event.type_name()} (id {event.id}) field '{where}' {what}; events must "
+                "be JSON-serialisable: convert the value (e.g. str(), list(), a dict) or store it in "
+                "memory and send the MemoryRef",
+                event_type=event.type_name(),
+                event_id=event.id,
+                field=where,
+            )
+
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def _json_problem(value: Any, where: str, depth: int) -> tuple[str, str] | None:
+    if depth > 100:
+        return where, "is nested more than 100 levels deep"
+    if isinstance(value, _SCALARS):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where, f"is {value!r}, which JSON cannot carry")
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            problem = _json_problem(item, f"{where}[{i}]", depth + 1)
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, dict):
+        for k, item in value.items():
+            if not isinstance(k, str):
+                return where, f"has a dict key {k!r} of type {type(k).__name__} (keys must be str)"
+            problem = _json_problem(item, f"{where}[{k!r}]", depth + 1)
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, (Event, MemoryRef)):
+        return None
+    return where, f"has type {type(value).__name__}"

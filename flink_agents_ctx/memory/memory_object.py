@@ -1,0 +1,299 @@
+"""``MemoryObject``: the tree API over a flattened keyed map.
+
+Layout in the map (one entry per node, keyed by dotted path; the root is the empty path)::
+
+    ""        -> ("o", ("a", "tmp"))       object: its child names in insertion order
+    "a"       -> ("o", ("b",))
+    "a.b"     -> ("v", 42)                 value
+    "tmp"     -> ("v", "x")
+
+With a time-to-live on the map, entries expire one by one. The tree then stays consistent by
+definition: a node exists only if every ancestor exists and lists it, and listings skip children that
+expired. A parent that expired hides its whole subtree, and a later write starts it afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from flink_agents_ctx.errors import MemoryPathError
+from flink_agents_ctx.mailbox import Mailbox
+from flink_agents_ctx.memory.store import CachedMemoryStore
+from flink_agents_ctx.memory.updates import MemoryUpdate, UpdateOp
+from flink_agents_ctx.memory.values import check_stable
+from flink_agents_ctx.types import MemoryRef, MemoryType
+
+_VALUE = "v"
+_OBJECT = "o"
+_ROOT = ""
+
+NESTED_OBJECT = "NestedObject"
+"""What :meth:`MemoryObject.get_fields` shows for a child that is itself an object."""
+
+
+def _join(prefix: str, path: str) -> str:
+    return f"{prefix}.{path}" if prefix else path
+
+
+def _split(path: str) -> tuple[str, str]:
+    parent, _, name = path.rpartition(".")
+    return parent, name
+
+
+class MemoryTree:
+    """One memory (sensory or short-term) of the current key, with its update log.
+
+    Owned by a runner context; actions see it through :class:`MemoryObject` views.
+    """
+
+    __slots__ = ("mailbox", "memory_type", "peers", "store", "updates", "validate_ancestors")
+
+    def __init__(
+        self,
+        store: CachedMemoryStore,
+        memory_type: MemoryType,
+        mailbox: Mailbox,
+        *,
+        validate_ancestors: bool = False,
+    ) -> None:
+        self.store = store
+        self.memory_type = memory_type
+        self.mailbox = mailbox
+        self.validate_ancestors = validate_ancestors
+        self.updates: list[MemoryUpdate] = []
+        self.peers: dict[MemoryType, MemoryTree] = {memory_type: self}
+
+    def root(self) -> MemoryObject:
+        return MemoryObject(self, _ROOT)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def node(self, path: str) -> Any:
+        """The entry at ``path`` if it is reachable from the root, else ``None``."""
+        if not self.validate_ancestors or path == _ROOT:
+            return self.store.get(path)
+        parent_path, name = _split(path)
+        parent = self.node(parent_path)
+        if parent is None or parent[0] != _OBJECT or name not in parent[1]:
+            return None
+        return self.store.get(path)
+
+    def children(self, path: str, entry: Any) -> tuple[str, ...]:
+        names: tuple[str, ...] = entry[1]
+        if not self.validate_ancestors:
+            return names
+        return tuple(n for n in names if self.store.get(_join(path, n)) is not None)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _parents_plan(self, path: str) -> list[tuple[str, Any]]:
+        """Entries to write so that every ancestor of ``path`` exists and lists its child.
+
+        Only reads; raises before anything is written when an ancestor is a value.
+        """
+        plan: list[tuple[str, Any]] = []
+        parts = path.split(".")
+        parent_path = _ROOT
+        missing = False
+        for name in parts:
+            parent = None if missing else self.node(parent_path)
+            if parent is None:
+                missing = True
+                plan.append((parent_path, (_OBJECT, (name,))))
+            elif parent[0] != _OBJECT:
+                raise MemoryPathError(
+                    f"Field '{parent_path}' exists but is not an object.",
+                    path=parent_path,
+                    memory_type=self.memory_type.value,
+                )
+            elif name not in parent[1]:
+                plan.append((parent_path, (_OBJECT, (*self.children(parent_path, parent), name))))
+            parent_path = _join(parent_path, name)
+        return plan
+
+    def set(self, path: str, value: Any) -> MemoryRef:
+        check_stable(value, path, self.memory_type.value)
+        entry = self.node(path)
+        if entry is not None and entry[0] == _OBJECT:
+            raise MemoryPathError(
+                f"Cannot overwrite object with value: {path}",
+                path=path,
+                memory_type=self.memory_type.value,
+            )
+        plan = [] if entry is not None else self._parents_plan(path)
+        for p, e in plan:
+            self.store.put(p, e)
+        self.store.put(path, (_VALUE, value))
+        self.updates.append(MemoryUpdate(self.memory_type, UpdateOp.SET, path, value))
+        return MemoryRef(self.memory_type, path)
+
+    def new_object(self, path: str, overwrite: bool) -> MemoryObject:
+        entry = self.node(path)
+        if entry is not None and entry[0] != _OBJECT and not overwrite:
+            raise MemoryPathError(
+                f"Field '{path}' exists but is not an object.",
+                path=path,
+                memory_type=self.memory_type.value,
+            )
+        if entry is None:
+            for p, e in self._parents_plan(path):
+                self.store.put(p, e)
+        if entry is None or entry[0] != _OBJECT:
+            self.store.put(path, (_OBJECT, ()))
+        self.updates.append(
+            MemoryUpdate(self.memory_type, UpdateOp.NEW_OBJECT, path, overwrite=overwrite)
+        )
+        return MemoryObject(self, path)
+
+    def delete(self, path: str) -> bool:
+        entry = self.node(path)
+        if entry is None:
+            return False
+        for p in self._subtree(path, entry):
+            self.store.remove(p)
+        parent_path, name = _split(path)
+        parent = self.node(parent_path)
+        if parent is not None:
+            kept = tuple(n for n in parent[1] if n != name)
+            self.store.put(parent_path, (_OBJECT, kept))
+        self.updates.append(MemoryUpdate(self.memory_type, UpdateOp.DELETE, path))
+        return True
+
+    def _subtree(self, path: str, entry: Any) -> Iterator[str]:
+        yield path
+        if entry[0] == _OBJECT:
+            for name in entry[1]:
+                child = _join(path, name)
+                child_entry = self.store.get(child)
+                if child_entry is not None:
+                    yield from self._subtree(child, child_entry)
+
+    def apply(self, update: MemoryUpdate) -> None:
+        """Replay one logged update."""
+        if update.op is UpdateOp.SET:
+            self.set(update.path, update.value)
+        elif update.op is UpdateOp.NEW_OBJECT:
+            self.new_object(update.path, update.overwrite)
+        else:
+            self.delete(update.path)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole tree as nested dicts (for inspection and tests)."""
+        root = self.node(_ROOT)
+        return {} if root is None else self._as_dict(_ROOT, root)
+
+    def _as_dict(self, path: str, entry: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.children(path, entry):
+            child_path = _join(path, name)
+            child = self.store.get(child_path)
+            if child is None:
+                continue
+            out[name] = self._as_dict(child_path, child) if child[0] == _OBJECT else child[1]
+        return out
+
+
+def _check_path(path: Any) -> str:
+    if not isinstance(path, str) or not path or any(not part for part in path.split(".")):
+        raise MemoryPathError(
+            f"invalid memory path {path!r}: use non-empty names separated by single dots, "
+            "e.g. 'user.profile.name'",
+            path=str(path),
+            memory_type="",
+        )
+    return path
+
+
+class MemoryObject:
+    """A node of agent memory: the root of sensory or short-term memory, or an object inside it.
+
+    Paths are relative to this object and use dots: ``mem.set("user.name", "Ada")``.
+    """
+
+    __slots__ = ("_path", "_tree")
+
+    def __init__(self, tree: MemoryTree, path: str) -> None:
+        self._tree = tree
+        self._path = path
+
+    @property
+    def path(self) -> str:
+        """Absolute path of this object ("" for the root)."""
+        return self._path
+
+    @property
+    def memory_type(self) -> MemoryType:
+        return self._tree.memory_type
+
+    def get(self, path: str | MemoryRef) -> Any:
+        """The value at ``path`` (or a ref), a :class:`MemoryObject` for an object, else ``None``."""
+        self._tree.mailbox.check("memory get")
+        if isinstance(path, MemoryRef):
+            tree = self._tree.peers.get(path.memory_type)
+            if tree is None:
+                raise MemoryPathError(
+                    f"{path.memory_type.value} memory is not available in this context",
+                    path=path.path,
+                    memory_type=path.memory_type.value,
+                )
+            absolute = _check_path(path.path)
+        else:
+            tree, absolute = self._tree, _join(self._path, _check_path(path))
+        entry = tree.node(absolute)
+        if entry is None:
+            return None
+        return MemoryObject(tree, absolute) if entry[0] == _OBJECT else entry[1]
+
+    def set(self, path: str, value: Any) -> MemoryRef:
+        """Store ``value`` at ``path``, creating missing parent objects; returns its reference.
+
+        Raises:
+            MemoryValueError: the value is not checkpoint-stable (nothing is written).
+            MemoryPathError: ``path`` or one of its parents is an object where a value should
+                go, or a value where an object should go.
+        """
+        self._tree.mailbox.check("memory set")
+        return self._tree.set(_join(self._path, _check_path(path)), value)
+
+    def new_object(self, path: str, overwrite: bool = False) -> MemoryObject:
+        """Create an object at ``path`` (an existing object is kept with its children).
+
+        A value already at ``path`` is replaced only with ``overwrite=True``.
+        """
+        self._tree.mailbox.check("memory new_object")
+        return self._tree.new_object(_join(self._path, _check_path(path)), overwrite)
+
+    def delete(self, path: str) -> bool:
+        """Remove ``path`` and everything below it; returns whether anything was there."""
+        self._tree.mailbox.check("memory delete")
+        return self._tree.delete(_join(self._path, _check_path(path)))
+
+    def is_exist(self, path: str) -> bool:
+        """Whether ``path`` holds a value or an object."""
+        self._tree.mailbox.check("memory is_exist")
+        return self._tree.node(_join(self._path, _check_path(path))) is not None
+
+    def get_field_names(self) -> list[str]:
+        """Names of the direct children, in the order they were first created."""
+        self._tree.mailbox.check("memory get_field_names")
+        entry = self._tree.node(self._path)
+        if entry is None or entry[0] != _OBJECT:
+            return []
+        return list(self._tree.children(self._path, entry))
+
+    def get_fields(self) -> dict[str, Any]:
+        """Direct children: values as they are, nested objects as :data:`NESTED_OBJECT`."""
+        self._tree.mailbox.check("memory get_fields")
+        entry = self._tree.node(self._path)
+        if entry is None or entry[0] != _OBJECT:
+            return {}
+        fields: dict[str, Any] = {}
+        for name in self._tree.children(self._path, entry):
+            child = self._tree.store.get(_join(self._path, name))
+            if child is not None:
+                fields[name] = NESTED_OBJECT if child[0] == _OBJECT else child[1]
+        return fields
+
+    def __repr__(self) -> str:
+        return f"MemoryObject({self._tree.memory_type.value}, path={self._path!r})"

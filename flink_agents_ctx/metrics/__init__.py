@@ -1,0 +1,1 @@
+"""Metric groups for actions: counters, meters, gauges and histograms over a metric backend."""

@@ -1,0 +1,60 @@
+"""PyFlink specifics and workarounds, kept in one place.
+
+- Thread mode runs user code in a CPython embedded in the TaskManager JVM. That interpreter finds its
+  packages through the ``python`` on the JVM's ``PATH``; a job started as ``<venv>/bin/python job.py``
+  without the virtualenv activated would get the system interpreter (``No module named 'pemja'``).
+  We put the running interpreter's directory first on ``PATH`` before the JVM starts.
+- The execution mode and the Python executable are read from the environment's configuration when an
+  operator is created, so we set our defaults there when the user has not.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+EXECUTION_MODE = "python.execution-mode"
+PYTHON_EXECUTABLE = "python.executable"
+_MIN_LONG = -(2**63)
+
+
+def put_interpreter_on_path() -> None:
+    """Make the running interpreter the first ``python`` on ``PATH`` (inherited by the JVM)."""
+    bin_dir = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != bin_dir:
+        os.environ["PATH"] = bin_dir + os.pathsep + path if path else bin_dir
+
+
+def env_configuration(env: Any) -> Any:
+    """The Java ``Configuration`` behind a ``StreamExecutionEnvironment`` (mutable)."""
+    from pyflink.util.java_utils import get_j_env_configuration
+
+    return get_j_env_configuration(env._j_stream_execution_environment)
+
+
+def set_default(j_conf: Any, key: str, value: str) -> str:
+    """Set ``key`` unless the user did; return the value in force."""
+    if not j_conf.containsKey(key):
+        j_conf.setString(key, value)
+    return str(j_conf.getString(key, value))
+
+
+def gateway_running() -> bool:
+    """Whether PyFlink's JVM gateway was already started in this process."""
+    import pyflink.java_gateway as gateway_module
+
+    return getattr(gateway_module, "_gateway", None) is not None
+
+
+def jvm_path() -> str:
+    """``PATH`` as the already running JVM sees it."""
+    from pyflink.java_gateway import get_gateway
+
+    return str(get_gateway().jvm.System.getenv("PATH") or "")
+
+
+def input_timestamp(raw: int | None) -> int | None:
+    """Flink reports "no timestamp" as ``Long.MIN_VALUE`` in thread mode and ``None`` otherwise."""
+    return None if raw is None or raw == _MIN_LONG else raw

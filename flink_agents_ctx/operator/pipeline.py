@@ -1,0 +1,119 @@
+"""Wiring an agent into a PyFlink DataStream job."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pyflink.common.typeinfo import TypeInformation
+from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
+
+from flink_agents_ctx.agent import Agent
+from flink_agents_ctx.config import AgentConfig
+from flink_agents_ctx.errors import ConfigError
+from flink_agents_ctx.operator import _compat
+from flink_agents_ctx.operator.flink_function import AgentFunction
+
+# Before any JVM starts (importing this module precedes creating an environment in user code).
+_JVM_STARTED_BEFORE_IMPORT = _compat.gateway_running()
+_compat.put_interpreter_on_path()
+_log = logging.getLogger(__name__)
+
+
+class AgentsExecutionEnvironment:
+    """Entry point for running agents in a DataStream job::
+
+        env = StreamExecutionEnvironment.get_execution_environment()
+        agents_env = AgentsExecutionEnvironment.get_execution_environment(env)
+        out = agents_env.from_datastream(ds, lambda r: r[0]).apply(MyAgent()).to_datastream()
+
+    Unless the job configures ``python.execution-mode`` itself, the agent operator runs in thread
+    mode (the Python code runs inside the TaskManager JVM: an order of magnitude faster on keyed
+    state than process mode).
+    """
+
+    def __init__(self, env: StreamExecutionEnvironment, config: AgentConfig) -> None:
+        self.env = env
+        self.config = config
+
+    @staticmethod
+    def get_execution_environment(
+        env: StreamExecutionEnvironment | None = None,
+        config: Mapping[str, Any] | AgentConfig | None = None,
+    ) -> AgentsExecutionEnvironment:
+        """Wrap ``env`` (a new default environment when omitted) with the agent configuration."""
+        agent_config = AgentConfig(config)
+        if env is None:
+            env = StreamExecutionEnvironment.get_execution_environment()
+        j_conf = _compat.env_configuration(env)
+        mode = _compat.set_default(j_conf, _compat.EXECUTION_MODE, "thread")
+        if mode not in ("thread", "process"):
+            raise ConfigError(
+                f"python.execution-mode is {mode!r}; use 'thread' (default) or 'process'",
+                key=_compat.EXECUTION_MODE,
+                value=mode,
+            )
+        _compat.set_default(j_conf, _compat.PYTHON_EXECUTABLE, sys.executable)
+        if mode == "thread":
+            _check_jvm_path()
+        return AgentsExecutionEnvironment(env, agent_config)
+
+    def from_datastream(
+        self, stream: DataStream, key_selector: Callable[[Any], Any] | None = None
+    ) -> AgentBuilder:
+        """Feed ``stream`` to an agent, keyed by ``key_selector`` (or already a KeyedStream)."""
+        if key_selector is None:
+            if not isinstance(stream, KeyedStream):
+                raise ConfigError(
+                    "from_datastream needs a key_selector unless the stream is already keyed "
+                    "(stream.key_by(...))",
+                    key="key_selector",
+                )
+            keyed = stream
+        else:
+            keyed = stream.key_by(key_selector)
+        return AgentBuilder(keyed, self.config)
+
+
+class AgentBuilder:
+    """Second step of ``from_datastream(...).apply(agent).to_datastream()``."""
+
+    def __init__(self, keyed: KeyedStream, config: AgentConfig) -> None:
+        self._keyed = keyed
+        self._config = config
+        self._agent: Agent | None = None
+
+    def apply(self, agent: Agent) -> AgentBuilder:
+        """The agent to run; its definition is checked now, on the client."""
+        agent.plan()
+        self._agent = agent
+        return self
+
+    def to_datastream(
+        self, output_type: TypeInformation | None = None, name: str = "agent"
+    ) -> DataStream:
+        """The stream of ``OutputEvent.output`` values (pickled unless ``output_type`` is given)."""
+        if self._agent is None:
+            raise ConfigError("call apply(agent) before to_datastream()", key="agent")
+        function = AgentFunction(self._agent, self._config)
+        return self._keyed.process(function, output_type=output_type).name(name).uid(name)
+
+
+def _check_jvm_path() -> None:
+    """Warn, with the fix, when the JVM may not see this interpreter's packages."""
+    if not _JVM_STARTED_BEFORE_IMPORT:
+        return
+    bin_dir = os.path.dirname(sys.executable)
+    first = _compat.jvm_path().split(os.pathsep)[0]
+    if first != bin_dir:
+        _log.warning(
+            "the Flink JVM was started before flink_agents_ctx was imported and its PATH starts "
+            'with %s, not %s: thread mode may load another Python and fail with "No module named '
+            "'pemja'\". Import flink_agents_ctx before creating the StreamExecutionEnvironment, "
+            "or activate the virtualenv.",
+            first,
+            bin_dir,
+        )

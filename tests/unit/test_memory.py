@@ -1,0 +1,284 @@
+"""MemoryObject semantics on an in-memory map state (the real memory code, a fake store)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from typing import Any
+
+import pytest
+
+from flink_agents_ctx import (
+    NESTED_OBJECT,
+    MailboxThreadError,
+    MemoryObject,
+    MemoryPathError,
+    MemoryRef,
+    MemoryType,
+    MemoryValueError,
+)
+from flink_agents_ctx.backends.in_memory import InMemoryKeyedState
+from flink_agents_ctx.backends.protocols import StateTtl
+from flink_agents_ctx.mailbox import Mailbox
+from flink_agents_ctx.memory.memory_object import MemoryTree
+from flink_agents_ctx.memory.store import CachedMemoryStore
+from flink_agents_ctx.memory.updates import MemoryUpdate, UpdateOp
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_tree(
+    memory_type: MemoryType = MemoryType.SHORT_TERM,
+    ttl: StateTtl | None = None,
+    clock: Clock | None = None,
+) -> tuple[MemoryTree, InMemoryKeyedState]:
+    state = InMemoryKeyedState(clock)
+    state.set_current_key("k")
+    mailbox = Mailbox()
+    mailbox.enter()
+    tree = MemoryTree(
+        CachedMemoryStore(state.map_state("m", ttl)),
+        memory_type,
+        mailbox,
+        validate_ancestors=ttl is not None,
+    )
+    return tree, state
+
+
+def test_deep_set_creates_the_tree() -> None:
+    tree, _ = make_tree()
+    mem = tree.root()
+    ref = mem.set("a.b.c.d.e", 5)
+    assert ref == MemoryRef(MemoryType.SHORT_TERM, "a.b.c.d.e")
+    assert mem.get("a.b.c.d.e") == 5
+    for path in ("a", "a.b", "a.b.c", "a.b.c.d"):
+        assert isinstance(mem.get(path), MemoryObject)
+        assert mem.is_exist(path)
+    nested = mem.get("a.b")
+    assert isinstance(nested, MemoryObject)
+    assert nested.get("c.d.e") == 5
+    assert tree.to_dict() == {"a": {"b": {"c": {"d": {"e": 5}}}}}
+
+
+def test_values_survive_flush_to_state() -> None:
+    tree, state = make_tree()
+    tree.root().set("x", {"n": [1, 2.5, None, True, b"\x00"]})
+    tree.store.persist_cache()
+    assert tree.root().get("x") == {"n": [1, 2.5, None, True, b"\x00"]}
+    assert state.keys() == ["k"]
+
+
+def test_overwrite_rules_use_the_reference_messages() -> None:
+    tree, _ = make_tree()
+    mem = tree.root()
+    mem.set("obj.child", 1)
+    with pytest.raises(MemoryPathError, match=r"^Cannot overwrite object with value: obj$"):
+        mem.set("obj", 2)
+    mem.set("val", 3)
+    with pytest.raises(MemoryPathError, match=r"^Field 'val' exists but is not an object\.$"):
+        mem.new_object("val")
+    with pytest.raises(MemoryPathError, match=r"Field 'val' exists but is not an object"):
+        mem.set("val.below", 1)
+    assert mem.get("val") == 3
+    replaced = mem.new_object("val", overwrite=True)
+    assert replaced.get_field_names() == []
+    assert isinstance(mem.get("val"), MemoryObject)
+
+
+def test_new_object_keeps_an_existing_objects_children() -> None:
+    tree, _ = make_tree()
+    mem = tree.root()
+    mem.set("o.a", 1)
+    again = mem.new_object("o")
+    assert again.get("a") == 1
+    assert mem.new_object("o", overwrite=True).get("a") == 1
+
+
+def test_field_names_keep_creation_order_and_fields_mark_objects() -> None:
+    tree, _ = make_tree()
+    mem = tree.root()
+    for name in ("zeta", "alpha", "mid"):
+        mem.set(name, name.upper())
+    mem.set("nested.x", 1)
+    mem.set("alpha", "again")
+    assert mem.get_field_names() == ["zeta", "alpha", "mid", "nested"]
+    assert mem.get_fields() == {
+        "zeta": "ZETA",
+        "alpha": "again",
+        "mid": "MID",
+        "nested": NESTED_OBJECT,
+    }
+
+
+def test_missing_paths_and_existence() -> None:
+    tree, _ = make_tree()
+    mem = tree.root()
+    assert mem.get("nope") is None
+    assert mem.get("a.b") is None
+    assert not mem.is_exist("a")
+    mem.set("a.b", None)
+    assert mem.is_exist("a.b")
+    assert mem.get("a.b") is None
+
+
+def test_delete_removes_the_subtree() -> None:
+    tree, state = make_tree()
+    mem = tree.root()
+    mem.set("a.b.c", 1)
+    mem.set("a.d", 2)
+    tree.store.persist_cache()
+    assert mem.delete("a.b")
+    assert not mem.delete("a.b")
+    tree.store.persist_cache()
+    assert tree.to_dict() == {"a": {"d": 2}}
+    assert sorted(dict(state.map_state("m").items())) == ["", "a", "a.d"]
+
+
+def test_object_views_are_relative() -> None:
+    tree, _ = make_tree()
+    user = tree.root().new_object("user")
+    ref = user.set("name", "Ada")
+    assert ref.path == "user.name"
+    assert tree.root().get(ref) == "Ada"
+    assert user.path == "user"
+
+
+@pytest.mark.parametrize("memory_type", list(MemoryType))
+def test_memory_ref_round_trips_through_json(memory_type: MemoryType) -> None:
+    tree, _ = make_tree(memory_type)
+    ref = tree.root().set("a.b", [1, 2])
+    text = json.dumps({"ref": ref.to_dict()})
+    back = MemoryRef.from_dict(json.loads(text)["ref"])
+    assert back == ref
+    assert MemoryRef.from_json(ref.to_json()) == ref
+    assert tree.root().get(back) == [1, 2]
+
+
+def test_ref_resolves_against_its_own_memory() -> None:
+    sensory, state = make_tree(MemoryType.SENSORY)
+    short = MemoryTree(
+        CachedMemoryStore(state.map_state("stm")), MemoryType.SHORT_TERM, sensory.mailbox
+    )
+    for t in (sensory, short):
+        t.peers.update({MemoryType.SENSORY: sensory, MemoryType.SHORT_TERM: short})
+    ref = short.root().set("kept", "long")
+    sensory.root().set("kept", "short")
+    assert sensory.root().get(ref) == "long"
+
+
+@pytest.mark.parametrize(
+    ("value", "where", "fix"),
+    [
+        ({1, 2}, "'x'", "sorted(value)"),
+        ((1, 2), "'x'", "list(value)"),
+        (uuid.uuid4(), "'x'", "str(value)"),
+        ({"a": [1, {"b": object()}]}, "'x'['a'][1]['b']", "type object"),
+        ({1: "int key"}, "'x'", "str keys"),
+    ],
+)
+def test_bad_value_is_rejected_with_path_and_fix_and_nothing_written(
+    value: Any, where: str, fix: str
+) -> None:
+    tree, _ = make_tree()
+    mem = tree.root()
+    with pytest.raises(MemoryValueError) as err:
+        mem.set("x", value)
+    assert isinstance(err.value, TypeError)
+    assert err.value.path == "x"
+    assert f"memory path {where}" in str(err.value)
+    assert fix in str(err.value)
+    assert "Nothing was written" in str(err.value)
+    assert not mem.is_exist("x")
+    assert tree.updates == []
+    assert not tree.store.has_changes
+
+
+@pytest.mark.parametrize("path", ["", "a..b", ".a", "a.", 3])
+def test_malformed_paths_are_rejected(path: Any) -> None:
+    tree, _ = make_tree()
+    with pytest.raises(MemoryPathError, match="invalid memory path"):
+        tree.root().set(path, 1)
+
+
+def test_update_log_records_typed_operations_and_replays_exactly() -> None:
+    tree, _ = make_tree()
+    mem = tree.root()
+    mem.new_object("profile")
+    mem.set("profile.name", "Ada")
+    mem.set("tmp", 1)
+    mem.delete("tmp")
+    mem.new_object("empty")
+    assert [(u.op, u.path) for u in tree.updates] == [
+        (UpdateOp.NEW_OBJECT, "profile"),
+        (UpdateOp.SET, "profile.name"),
+        (UpdateOp.SET, "tmp"),
+        (UpdateOp.DELETE, "tmp"),
+        (UpdateOp.NEW_OBJECT, "empty"),
+    ]
+    log = [MemoryUpdate.from_dict(json.loads(json.dumps(u.to_dict()))) for u in tree.updates]
+    replayed, _ = make_tree()
+    for update in log:
+        replayed.apply(update)
+    assert replayed.to_dict() == tree.to_dict() == {"profile": {"name": "Ada"}, "empty": {}}
+    assert isinstance(replayed.root().get("empty"), MemoryObject)
+
+
+def test_memory_from_another_thread_is_refused() -> None:
+    tree, _ = make_tree()
+    mem = tree.root()
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            mem.set("x", 1)
+        except BaseException as e:
+            errors.append(e)
+
+    t = threading.Thread(target=worker, name="my-worker")
+    t.start()
+    t.join()
+    assert len(errors) == 1
+    err = errors[0]
+    assert isinstance(err, MailboxThreadError)
+    assert err.thread_name == "my-worker"
+    assert "mailbox thread" in str(err)
+    assert not mem.is_exist("x")
+
+
+def test_ttl_expiry_keeps_the_tree_consistent() -> None:
+    clock = Clock()
+    tree, _ = make_tree(ttl=StateTtl(10_000), clock=clock)
+    mem = tree.root()
+    mem.set("a.b", 1)
+    tree.store.persist_cache()
+    clock.now += 5
+    mem.set("c", 2)  # rewrites the root's child list, refreshing the root only
+    tree.store.persist_cache()
+    clock.now += 6  # "a" and "a.b" expired, the root and "c" did not
+    assert mem.get_field_names() == ["c"]
+    assert mem.get("a.b") is None
+    assert not mem.is_exist("a")
+    assert tree.to_dict() == {"c": 2}
+    mem.set("a.x", 3)  # starts "a" afresh: the old child does not come back
+    assert mem.get("a").get_field_names() == ["x"]
+
+
+def test_ttl_parent_expired_hides_children_written_later() -> None:
+    clock = Clock()
+    tree, _ = make_tree(ttl=StateTtl(10_000), clock=clock)
+    mem = tree.root()
+    mem.set("p.old", 1)
+    tree.store.persist_cache()
+    clock.now += 8
+    tree.store.put("p.orphan", ("v", 9))  # a child entry newer than its parent
+    tree.store.persist_cache()
+    clock.now += 3  # root and "p" expired; "p.orphan" did not
+    assert mem.get("p.orphan") is None
+    assert tree.to_dict() == {}
