@@ -8,7 +8,7 @@ made a dataclass automatically (no decorator)::
 
     Middle(value=3)        # or Middle(3)
 
-Every event gets a unique ``id``. Events sent from actions must be JSON-serialisable (None, bool, int,
+Every event gets a unique ``id`` (random per process, then counting). Events sent from actions must be JSON-serialisable (None, bool, int,
 finite float, str, lists/tuples and str-keyed dicts of those, nested events, and
 :class:`~flink_agents_ctx.MemoryRef`), so that they can be stored, journaled and cross to Java.
 """
@@ -16,6 +16,7 @@ finite float, str, lists/tuples and str-keyed dicts of those, nested events, and
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import uuid
 from typing import Any, ClassVar, dataclass_transform
@@ -24,8 +25,13 @@ from flink_agents_ctx.errors import EventSerializationError
 from flink_agents_ctx.types import MemoryRef
 
 
+# Unique without a system call per event: a random per-process prefix and a counter.
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_id_counter = itertools.count()
+
+
 def _new_event_id() -> str:
-    return str(uuid.uuid4())
+    return f"{_ID_PREFIX}-{next(_id_counter):x}"
 
 
 @dataclass_transform(field_specifiers=(dataclasses.field,))

@@ -195,6 +195,8 @@ class MemoryTree:
 
 
 def _check_path(path: Any) -> str:
+    if type(path) is str and path and path[0] != "." and path[-1] != "." and ".." not in path:
+        return path
     if not isinstance(path, str) or not path or any(not part for part in path.split(".")):
         raise MemoryPathError(
             f"invalid memory path {path!r}: use non-empty names separated by single dots, "

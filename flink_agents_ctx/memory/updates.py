@@ -6,9 +6,8 @@ the log reproduces the tree exactly: a ``new_object`` replays as a new object, n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from flink_agents_ctx.types import MemoryType
 
@@ -19,9 +18,10 @@ class UpdateOp(str, Enum):
     DELETE = "delete"
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryUpdate:
-    """One memory operation: ``value`` for SET, ``overwrite`` for NEW_OBJECT."""
+class MemoryUpdate(NamedTuple):
+    """One memory operation: ``value`` for SET, ``overwrite`` for NEW_OBJECT.
+
+    An immutable record (a named tuple: cheap to create once per memory write)."""
 
     memory_type: MemoryType
     op: UpdateOp

@@ -1,6 +1,14 @@
-"""The operator's built-in metrics, named as Apache Flink Agents users know them."""
+"""The operator's built-in metrics, named as Apache Flink Agents users know them.
+
+Counting happens in Python ints and is pushed to the backend (PyFlink counters and meters, one JVM
+call each) at most every ``flush_interval_s`` and on close: per-record JVM calls for bookkeeping
+would cost more than the agent's own state access. Reported values lag by at most that interval.
+"""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 from flink_agents_ctx.backends.protocols import Counter, Meter
 from flink_agents_ctx.metrics.group import MetricGroup
@@ -12,40 +20,69 @@ ACTIONS_EXECUTED_RATE = "numOfActionsExecutedPerSec"
 ACTION_GROUP_KEY = "action"
 
 
+class _Tally:
+    """A count pushed to a counter and a meter in batches."""
+
+    __slots__ = ("counter", "meter", "pending")
+
+    def __init__(self, group: MetricGroup, counter_name: str, meter_name: str) -> None:
+        self.counter: Counter = group.get_counter(counter_name)
+        self.meter: Meter = group.get_meter(meter_name)
+        self.pending = 0
+
+    def push(self) -> None:
+        if self.pending:
+            n, self.pending = self.pending, 0
+            self.counter.inc(n)
+            self.meter.mark_event(n)
+
+
 class BuiltinMetrics:
     """Counts events and action executions, agent-wide and per action (group ``action=<name>``)."""
 
-    def __init__(self, agent_group: MetricGroup) -> None:
+    def __init__(
+        self,
+        agent_group: MetricGroup,
+        flush_interval_s: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._agent = agent_group
-        self._events: Counter = agent_group.get_counter(EVENTS_PROCESSED)
-        self._events_rate: Meter = agent_group.get_meter(EVENTS_PROCESSED_RATE)
-        self._actions: Counter = agent_group.get_counter(ACTIONS_EXECUTED)
-        self._actions_rate: Meter = agent_group.get_meter(ACTIONS_EXECUTED_RATE)
-        self._per_action: dict[str, tuple[MetricGroup, Counter, Meter]] = {}
+        self._events = _Tally(agent_group, EVENTS_PROCESSED, EVENTS_PROCESSED_RATE)
+        self._actions = _Tally(agent_group, ACTIONS_EXECUTED, ACTIONS_EXECUTED_RATE)
+        self._per_action: dict[str, tuple[MetricGroup, _Tally]] = {}
+        self._interval = flush_interval_s
+        self._clock = clock
+        self._next_flush = clock() + flush_interval_s
 
     def action_group(self, action: str) -> MetricGroup:
         """The key-value group ``action=<action>`` (also what ``ctx.action_metric_group`` is)."""
         return self._for_action(action)[0]
 
-    def _for_action(self, action: str) -> tuple[MetricGroup, Counter, Meter]:
+    def _for_action(self, action: str) -> tuple[MetricGroup, _Tally]:
         found = self._per_action.get(action)
         if found is None:
             group = self._agent.get_sub_group(ACTION_GROUP_KEY, action)
-            found = (
-                group,
-                group.get_counter(ACTIONS_EXECUTED),
-                group.get_meter(ACTIONS_EXECUTED_RATE),
-            )
+            found = (group, _Tally(group, ACTIONS_EXECUTED, ACTIONS_EXECUTED_RATE))
             self._per_action[action] = found
         return found
 
-    def event_processed(self, n: int = 1) -> None:
-        self._events.inc(n)
-        self._events_rate.mark_event(n)
+    def event_processed(self) -> None:
+        self._events.pending += 1
 
     def action_executed(self, action: str) -> None:
-        _, counter, meter = self._for_action(action)
-        counter.inc()
-        meter.mark_event()
-        self._actions.inc()
-        self._actions_rate.mark_event()
+        self._for_action(action)[1].pending += 1
+        self._actions.pending += 1
+
+    def maybe_flush(self) -> None:
+        """Push counts when the flush interval has passed (call once per input)."""
+        now = self._clock()
+        if now >= self._next_flush:
+            self._next_flush = now + self._interval
+            self.flush()
+
+    def flush(self) -> None:
+        """Push every pending count now."""
+        self._events.push()
+        self._actions.push()
+        for _, tally in self._per_action.values():
+            tally.push()

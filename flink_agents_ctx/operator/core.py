@@ -116,6 +116,7 @@ class OperatorCore:
         finally:
             if wrote_sensory:
                 self.sensory.store.clear()
+            self.metrics.maybe_flush()
         return outputs
 
     def _execute(
@@ -134,7 +135,8 @@ class OperatorCore:
                 raise
             raise ActionExecutionError(
                 f"action '{spec.name}' failed on event {event.type_name()} (id {event.id}) "
-                f"of key {key!r}: {type(e).__name__}: {e}. Nothing it did was committed.",
+                f"of key {key!r}: {type(e).__name__}: {str(e).rstrip('.')}. Nothing the action did "
+                "was committed.",
                 action=spec.name,
                 event_type=event.type_name(),
                 event_id=event.id,
@@ -156,6 +158,7 @@ class OperatorCore:
             tree.store.discard()
 
     def close(self) -> None:
+        self.metrics.flush()
         for ctx in self._contexts.values():
             ctx.close()
         self._resources.close()

@@ -96,6 +96,7 @@ class AgentTestHarness:
 
     def metric(self, *path: str) -> Any:
         """A metric's value, e.g. ``metric("action", "a1", "numOfActionsExecuted")``."""
+        self._core.metrics.flush()
         return self.metrics.read(*path)
 
     def close(self) -> None:

@@ -38,7 +38,8 @@ class SensoryAgent(Agent):
     @staticmethod
     def remember(event: InputEvent, ctx: RunnerContext) -> None:
         empty_at_start = ctx.sensory_memory.get_field_names() == []
-        ref = ctx.sensory_memory.set("scratch.value", event.input)
+        value = event.input[1] if isinstance(event.input, (tuple, list)) else event.input
+        ref = ctx.sensory_memory.set("scratch.value", value)
         ctx.sensory_memory.set("scratch.empty_at_start", empty_at_start)
         ctx.send_event(Noted(ref=ref.to_dict()))
 
@@ -52,3 +53,25 @@ class SensoryAgent(Agent):
         ctx.short_term_memory.set("seen", seen)
         empty = ctx.sensory_memory.get("scratch.empty_at_start")
         ctx.send_event(OutputEvent(output=f"{value}:{seen}:{empty}"))
+
+
+class TtlAgent(Agent):
+    """Inputs are commands: "set" writes a small tree, "wait" sleeps 1.5 s, "read" outputs what
+    is visible, "touch" writes a sibling (refreshing only the root's entry)."""
+
+    @action(InputEvent)
+    @staticmethod
+    def command(event: InputEvent, ctx: RunnerContext) -> None:
+        import time
+
+        command = event.input[1]
+        memory = ctx.short_term_memory
+        if command == "set":
+            memory.set("a.b", 1)
+        elif command == "touch":
+            memory.set("c", 2)
+        elif command == "wait":
+            time.sleep(1.5)
+        elif command == "read":
+            names = ",".join(memory.get_field_names())
+            ctx.send_event(OutputEvent(output=f"{names}|{memory.is_exist('a.b')}"))

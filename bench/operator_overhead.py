@@ -1,0 +1,140 @@
+"""Operator overhead: a bare KeyedProcessFunction vs a one-action agent doing the same state work.
+
+Runs both jobs in one process, one after the other, on a local mini-cluster in thread mode:
+  (a) bare KeyedProcessFunction: per record one ValueState read+update and 3 MapState ops
+      (get x, put x, put y), one output;
+  (b) one-action agent: per record short-term memory get/set of a counter and get x, set x, set y
+      (reaching state as 3 map reads and 3 map writes, flushed when the action ends), one output.
+Throughput is measured where the records arrive (a timing map after the operator, identical in both
+jobs), from the first to the last record, so JVM and job start-up do not count.
+
+usage: ./dev bench operator_overhead [--records N] [--keys K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from flink_agents_ctx import (
+    Agent,
+    AgentsExecutionEnvironment,
+    InputEvent,
+    OutputEvent,
+    RunnerContext,
+)
+
+
+class Timing:
+    """Records the arrival time of the first and the last expected record into a file."""
+
+    def __init__(self, path: str, expected: int) -> None:
+        self.path, self.expected = path, expected
+        self.seen, self.first = 0, 0.0
+
+    def __call__(self, value: Any) -> Any:
+        self.seen += 1
+        if self.seen == 1:
+            self.first = time.perf_counter()
+        elif self.seen == self.expected:
+            Path(self.path).write_text(json.dumps([self.first, time.perf_counter()]))
+        return value
+
+
+def bare_function() -> Any:
+    from pyflink.common import Types
+    from pyflink.datastream import KeyedProcessFunction
+    from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
+
+    class Bare(KeyedProcessFunction):  # type: ignore[misc]
+        def open(self, rc: Any) -> None:
+            self.count = rc.get_state(ValueStateDescriptor("count", Types.PICKLED_BYTE_ARRAY()))
+            self.m = rc.get_map_state(
+                MapStateDescriptor("m", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
+            )
+
+        def process_element(self, value: Any, ctx: Any) -> Any:
+            n = (self.count.value() or 0) + 1
+            self.count.update(n)
+            x = (self.m.get("x") or 0) + value[1]
+            self.m.put("x", x)
+            self.m.put("y", n)
+            yield x
+
+    return Bare()
+
+
+class CountingAgent(Agent):
+    pass
+
+
+def count_action(event: InputEvent, ctx: RunnerContext) -> None:
+    memory = ctx.short_term_memory
+    n = (memory.get("count") or 0) + 1
+    memory.set("count", n)
+    x = (memory.get("x") or 0) + event.input[1]
+    memory.set("x", x)
+    memory.set("y", n)
+    ctx.send_event(OutputEvent(output=x))
+
+
+def run(kind: str, records: int, keys: int, work: Path) -> tuple[float, float]:
+    from pyflink.common import Types, WatermarkStrategy
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.datastream.connectors.number_seq import NumberSequenceSource
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    agents_env = AgentsExecutionEnvironment.get_execution_environment(env)  # thread mode
+    numbers = env.from_source(
+        NumberSequenceSource(0, records - 1), WatermarkStrategy.no_watermarks(), "numbers"
+    )
+    pairs = numbers.map(
+        lambda n: (n % keys, 1), output_type=Types.TUPLE([Types.LONG(), Types.LONG()])
+    )
+    if kind == "bare":
+        out = pairs.key_by(lambda r: r[0]).process(bare_function(), output_type=Types.LONG())
+    else:
+        agent = CountingAgent().add_action("count", [InputEvent], count_action)
+        out = (
+            agents_env.from_datastream(pairs, lambda r: r[0])
+            .apply(agent)
+            .to_datastream(output_type=Types.LONG())
+        )
+    marks = work / f"{kind}.json"
+    out.map(Timing(str(marks), records), output_type=Types.LONG()).filter(lambda v: False).print()
+    started = time.perf_counter()
+    env.execute(f"overhead-{kind}")
+    wall = time.perf_counter() - started
+    first, last = json.loads(marks.read_text())
+    return records / (last - first), wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--keys", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        print(
+            f"records={args.records} keys={args.keys} mode=thread parallelism=1 cpus={os.cpu_count()}"
+        )
+        bare, bare_wall = run("bare", args.records, args.keys, work)
+        print(
+            f"(a) bare KeyedProcessFunction: {bare:10,.0f} records/s  (job wall {bare_wall:.1f} s)"
+        )
+        agent, agent_wall = run("agent", args.records, args.keys, work)
+        print(
+            f"(b) one-action agent:          {agent:10,.0f} records/s  (job wall {agent_wall:.1f} s)"
+        )
+        print(f"ratio b/a = {agent / bare:.2f}  (target >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
