@@ -8,9 +8,10 @@ made a dataclass automatically (no decorator)::
 
     Middle(value=3)        # or Middle(3)
 
-Every event gets a unique ``id`` (random per process, then counting). Events sent from actions must be JSON-serialisable (None, bool, int,
-finite float, str, lists/tuples and str-keyed dicts of those, nested events, and
-:class:`~flink_agents_ctx.MemoryRef`), so that they can be stored, journaled and cross to Java.
+Every event gets a unique ``id`` (random per process, then counting). Events sent from actions
+must be JSON-serialisable (None, bool, int, finite float, str, lists/tuples and str-keyed dicts
+of those, nested events, and :class:`~flink_agents_ctx.MemoryRef`), so that they can be stored,
+journaled and cross to Java.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import Any, ClassVar, dataclass_transform
 
 from flink_agents_ctx.errors import EventSerializationError
 from flink_agents_ctx.types import MemoryRef
-
 
 # Unique without a system call per event: a random per-process prefix and a counter.
 _ID_PREFIX = uuid.uuid4().hex[:16]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -40,10 +41,8 @@ def run_job(
         ) from None
     finally:
         # The py4j gateway JVM is in the job's process group; make sure nothing survives.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     if proc.returncode != 0:
         raise AssertionError(
             f"{script} exited with {proc.returncode}\n--- stdout\n{out}\n--- stderr\n{err[-5000:]}"

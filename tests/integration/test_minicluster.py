@@ -87,3 +87,8 @@ def test_quickstart_runs_with_and_without_an_activated_virtualenv() -> None:
     ]
     assert plain.stdout.splitlines() == expected
     assert activated.stdout.splitlines() == expected
+
+
+def test_readme_example_job_prints_what_it_says() -> None:
+    result = run_job("readme_job.py", timeout_s=180)
+    assert [line.split("> ")[-1] for line in result.stdout.splitlines()] == ["2", "4"]

@@ -14,8 +14,8 @@ import cloudpickle
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-import tests.support.reference_agents as agents  # noqa: E402
-from flink_agents_ctx import AgentsExecutionEnvironment  # noqa: E402
+import tests.support.reference_agents as agents
+from flink_agents_ctx import AgentsExecutionEnvironment
 
 # The TaskManager's interpreter does not have tests/ on its path: ship the agents by value.
 cloudpickle.register_pickle_by_value(agents)

@@ -1,0 +1,19 @@
+"""The README's examples run as written (the Flink part runs in tests/integration)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_harness_example_runs() -> None:
+    agent_block, harness_block = python_blocks()[:2]
+    definitions = agent_block.split("env = ")[0]
+    namespace: dict[str, object] = {}
+    exec(compile(definitions + harness_block, "README.md", "exec"), namespace)
