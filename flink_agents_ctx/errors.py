@@ -46,22 +46,21 @@ class EventSerializationError(FlinkAgentsError, TypeError):
         self.field = field
 
 
-class MemoryValueError(FlinkAgentsError, TypeError):
+class _MemoryAccessError(FlinkAgentsError):
+    """An error about one memory path."""
+
+    def __init__(self, message: str, *, path: str, memory_type: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.memory_type = memory_type
+
+
+class MemoryValueError(_MemoryAccessError, TypeError):
     """A value written to memory is not checkpoint-stable. Nothing was written."""
 
-    def __init__(self, message: str, *, path: str, memory_type: str) -> None:
-        super().__init__(message)
-        self.path = path
-        self.memory_type = memory_type
 
-
-class MemoryPathError(FlinkAgentsError, ValueError):
-    """A memory write conflicts with the existing tree (value over object or the reverse)."""
-
-    def __init__(self, message: str, *, path: str, memory_type: str) -> None:
-        super().__init__(message)
-        self.path = path
-        self.memory_type = memory_type
+class MemoryPathError(_MemoryAccessError, ValueError):
+    """A memory path is malformed or conflicts with the tree (value over object or the reverse)."""
 
 
 class MailboxThreadError(FlinkAgentsError, RuntimeError):
