@@ -124,6 +124,7 @@ class MemoryTree:
         plan = [] if entry is not None else self._parents_plan(path)
         for p, e in plan:
             self.store.put(p, e)
+        self._refresh_ancestors(path)
         self.store.put(path, (_VALUE, value))
         self.updates.append(MemoryUpdate(self.memory_type, UpdateOp.SET, path, value))
         return MemoryRef(self.memory_type, path)
@@ -139,12 +140,25 @@ class MemoryTree:
         if entry is None:
             for p, e in self._parents_plan(path):
                 self.store.put(p, e)
+        self._refresh_ancestors(path)
         if entry is None or entry[0] != _OBJECT:
             self.store.put(path, (_OBJECT, ()))
         self.updates.append(
             MemoryUpdate(self.memory_type, UpdateOp.NEW_OBJECT, path, overwrite=overwrite)
         )
         return MemoryObject(self, path)
+
+    def _refresh_ancestors(self, path: str) -> None:
+        """With a time-to-live, writing a node rewrites its ancestors too, so that a parent never
+        expires before a child written after it (which would hide the fresh child)."""
+        if not self.validate_ancestors:
+            return
+        parent = path
+        while parent:
+            parent, _ = _split(parent)
+            entry = self.store.get(parent)
+            if entry is not None:
+                self.store.put(parent, entry)
 
     def delete(self, path: str) -> bool:
         entry = self.node(path)
@@ -265,6 +279,18 @@ class MemoryObject:
         """
         self._tree.mailbox.check("memory new_object")
         return self._tree.new_object(_join(self._path, _check_path(path)), overwrite)
+
+    def _refresh_ancestors(self, path: str) -> None:
+        """With a time-to-live, writing a node rewrites its ancestors too, so that a parent never
+        expires before a child written after it (which would hide the fresh child)."""
+        if not self.validate_ancestors:
+            return
+        parent = path
+        while parent:
+            parent, _ = _split(parent)
+            entry = self.store.get(parent)
+            if entry is not None:
+                self.store.put(parent, entry)
 
     def delete(self, path: str) -> bool:
         """Remove ``path`` and everything below it; returns whether anything was there."""

@@ -282,3 +282,17 @@ def test_ttl_parent_expired_hides_children_written_later() -> None:
     clock.now += 3  # root and "p" expired; "p.orphan" did not
     assert mem.get("p.orphan") is None
     assert tree.to_dict() == {}
+
+
+def test_ttl_rewriting_a_child_keeps_its_parents_alive() -> None:
+    clock = Clock()
+    tree, _ = make_tree(ttl=StateTtl(10_000), clock=clock)
+    mem = tree.root()
+    mem.set("a.b", 1)
+    tree.store.persist_cache()
+    clock.now += 8
+    mem.set("a.b", 2)  # an existing value: only ancestors need refreshing
+    tree.store.persist_cache()
+    clock.now += 3  # 11 s after "a" was created, 3 s after "a.b" was rewritten
+    assert mem.get("a.b") == 2
+    assert tree.to_dict() == {"a": {"b": 2}}
