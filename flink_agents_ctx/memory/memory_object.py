@@ -280,18 +280,6 @@ class MemoryObject:
         self._tree.mailbox.check("memory new_object")
         return self._tree.new_object(_join(self._path, _check_path(path)), overwrite)
 
-    def _refresh_ancestors(self, path: str) -> None:
-        """With a time-to-live, writing a node rewrites its ancestors too, so that a parent never
-        expires before a child written after it (which would hide the fresh child)."""
-        if not self.validate_ancestors:
-            return
-        parent = path
-        while parent:
-            parent, _ = _split(parent)
-            entry = self.store.get(parent)
-            if entry is not None:
-                self.store.put(parent, entry)
-
     def delete(self, path: str) -> bool:
         """Remove ``path`` and everything below it; returns whether anything was there."""
         self._tree.mailbox.check("memory delete")
