@@ -131,7 +131,10 @@ class Agent:
             for attr_name, attr in vars(klass).items():
                 func = attr.__func__ if isinstance(attr, staticmethod) else attr
                 mark = getattr(func, _ACTION_ATTR, None)
-                if isinstance(mark, _ActionMark):
+                if not isinstance(mark, _ActionMark):
+                    # A subclass attribute of the same name replaces an inherited action.
+                    self._actions.pop(attr_name, None)
+                else:
                     if not isinstance(attr, staticmethod):
                         raise AgentDefinitionError(
                             f"action '{attr_name}' of {type(self).__name__} must be a "

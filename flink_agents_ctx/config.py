@@ -26,10 +26,17 @@ class ConfigOption(Generic[T]):
     default: T | None
     description: str
     choices: tuple[T, ...] = ()
+    minimum: float | None = None
 
     def parse(self, raw: Any) -> T:
         """Convert a raw value (as found in a dict or a Flink configuration) to the option's type."""
         value = _coerce(self.key, raw, self.type)
+        if self.minimum is not None and isinstance(value, (int, float)) and value < self.minimum:
+            raise ConfigError(
+                f"option '{self.key}' is {raw!r}; it must be at least {self.minimum:g}",
+                key=self.key,
+                value=raw,
+            )
         if self.choices and value not in self.choices:
             allowed = ", ".join(repr(c) for c in self.choices)
             raise ConfigError(
@@ -68,6 +75,7 @@ SHORT_TERM_MEMORY_TTL_MS: ConfigOption[int] = ConfigOption(
     int,
     None,
     "Time-to-live of short-term memory entries in milliseconds; unset keeps them forever.",
+    minimum=1,
 )
 SHORT_TERM_MEMORY_TTL_UPDATE_TYPE: ConfigOption[str] = ConfigOption(
     "short-term-memory.state-ttl.update-type",

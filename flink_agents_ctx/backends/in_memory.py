@@ -81,8 +81,10 @@ class InMemoryMapStore:
         if entry is None:
             return None
         if self._ttl is not None and self._owner.now_ms() >= entry[1]:
+            # Flink clears an expired entry when it is read; the visibility decides whether
+            # that read still sees it.
+            del entries[key]
             if self._ttl.visibility == "NeverReturnExpired":
-                del entries[key]
                 return None
         elif self._ttl is not None and self._ttl.update_type == "OnReadAndWrite":
             entries[key] = (entry[0], self._expiry())

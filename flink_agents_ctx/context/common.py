@@ -143,7 +143,6 @@ class BaseRunnerContext(RunnerContext):
         return self._action_group
 
     def get_resource(self, name: str, resource_type: ResourceType) -> Any:
-        self._mailbox.check("get_resource")
         return self._s.resources.get(name, resource_type)
 
     @property

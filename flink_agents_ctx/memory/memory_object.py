@@ -21,7 +21,7 @@ from flink_agents_ctx.errors import MemoryPathError
 from flink_agents_ctx.mailbox import Mailbox
 from flink_agents_ctx.memory.store import CachedMemoryStore
 from flink_agents_ctx.memory.updates import MemoryUpdate, UpdateOp
-from flink_agents_ctx.memory.values import check_stable
+from flink_agents_ctx.memory.values import copy_value, stable_copy
 from flink_agents_ctx.types import MemoryRef, MemoryType
 
 _VALUE = "v"
@@ -113,7 +113,7 @@ class MemoryTree:
         return plan
 
     def set(self, path: str, value: Any) -> MemoryRef:
-        check_stable(value, path, self.memory_type.value)
+        value = stable_copy(value, path, self.memory_type.value)
         entry = self.node(path)
         if entry is not None and entry[0] == _OBJECT:
             raise MemoryPathError(
@@ -168,6 +168,7 @@ class MemoryTree:
             self.store.remove(p)
         parent_path, name = _split(path)
         parent = self.node(parent_path)
+        self._refresh_ancestors(path)
         if parent is not None:
             kept = tuple(n for n in parent[1] if n != name)
             self.store.put(parent_path, (_OBJECT, kept))
@@ -259,7 +260,8 @@ class MemoryObject:
         entry = tree.node(absolute)
         if entry is None:
             return None
-        return MemoryObject(tree, absolute) if entry[0] == _OBJECT else entry[1]
+        # A copy: changing the returned list or dict must not change memory behind set()'s back.
+        return MemoryObject(tree, absolute) if entry[0] == _OBJECT else copy_value(entry[1])
 
     def set(self, path: str, value: Any) -> MemoryRef:
         """Store ``value`` at ``path``, creating missing parent objects; returns its reference.
@@ -308,7 +310,7 @@ class MemoryObject:
         for name in self._tree.children(self._path, entry):
             child = self._tree.store.get(_join(self._path, name))
             if child is not None:
-                fields[name] = NESTED_OBJECT if child[0] == _OBJECT else child[1]
+                fields[name] = NESTED_OBJECT if child[0] == _OBJECT else copy_value(child[1])
         return fields
 
     def __repr__(self) -> str:

@@ -29,11 +29,18 @@ _FIXES: dict[str, str] = {
 }
 
 
-def check_stable(value: Any, path: str, memory_type: str) -> None:
-    """Raise :class:`MemoryValueError` unless ``value`` is checkpoint-stable."""
+def stable_copy(value: Any, path: str, memory_type: str) -> Any:
+    """A private copy of ``value`` for memory; raise :class:`MemoryValueError` unless it is
+    checkpoint-stable.
+
+    Copying lists and dicts means later changes to the caller's object neither bypass this check
+    nor reach memory without ``set``.
+    """
+    if type(value) in _SCALARS:
+        return value
     problem = _find_unstable(value, "", 0)
     if problem is None:
-        return
+        return copy_value(value)
     where, bad = problem
     type_name = type(bad).__name__
     if isinstance(bad, dict):
@@ -52,6 +59,16 @@ def check_stable(value: Any, path: str, memory_type: str) -> None:
         path=path,
         memory_type=memory_type,
     )
+
+
+def copy_value(value: Any) -> Any:
+    """Copy the lists and dicts of a checkpoint-stable value (scalars are immutable)."""
+    kind = type(value)
+    if kind is list:
+        return [copy_value(v) for v in value]
+    if kind is dict:
+        return {k: copy_value(v) for k, v in value.items()}
+    return value
 
 
 def _find_unstable(value: Any, where: str, depth: int) -> tuple[str, Any] | None:

@@ -79,7 +79,7 @@ class OperatorCore:
             tree.peers[MemoryType.SHORT_TERM] = self.short_term
         agent_group = MetricGroup(metrics)
         self.metrics = BuiltinMetrics(agent_group)
-        self._resources = ResourceRegistry(plan.resources, config, agent_group)
+        self._resources = ResourceRegistry(plan.resources, config, agent_group, self.mailbox)
         services = ContextServices(
             mailbox=self.mailbox,
             sensory=self.sensory,
@@ -129,6 +129,10 @@ class OperatorCore:
             result = spec.func(event, ctx)
             if spec.is_async:
                 _run_to_completion(spec, result)
+            # Inside the try: a state write failing while the action commits must surface as this
+            # action's failure and leave no cached writes or events behind for the next key. Writes
+            # that reached Flink state before the failure are undone by the restore that follows.
+            outcome = ctx.finish()
         except BaseException as e:
             ctx.abort()
             if not isinstance(e, Exception):
@@ -143,7 +147,6 @@ class OperatorCore:
             ) from e
         finally:
             current_action_metric_group.reset(token)
-        outcome = ctx.finish()
         self.metrics.action_executed(spec.name)
         return outcome.events, outcome.wrote_sensory
 

@@ -93,11 +93,16 @@ class AgentBuilder:
         return self
 
     def to_datastream(
-        self, output_type: TypeInformation | None = None, name: str = "agent"
+        self, output_type: TypeInformation | None = None, name: str | None = None
     ) -> DataStream:
-        """The stream of ``OutputEvent.output`` values (pickled unless ``output_type`` is given)."""
+        """The stream of ``OutputEvent.output`` values (pickled unless ``output_type`` is given).
+
+        ``name`` is the operator's name and uid (default ``agent-<AgentClass>``); keep it stable to
+        restore from savepoints, and give two instances of one agent class different names.
+        """
         if self._agent is None:
             raise ConfigError("call apply(agent) before to_datastream()", key="agent")
+        name = name or f"agent-{type(self._agent).__name__}"
         function = AgentFunction(self._agent, self._config)
         return self._keyed.process(function, output_type=output_type).name(name).uid(name)
 

@@ -17,6 +17,7 @@ from typing import Any
 from flink_agents_ctx.agent import ResourceSpec
 from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.errors import UnknownResourceError
+from flink_agents_ctx.mailbox import Mailbox
 from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.types import ResourceType
 
@@ -52,15 +53,21 @@ class ResourceRegistry:
     """Builds each declared resource once, on first use; closes them in reverse order."""
 
     def __init__(
-        self, specs: Mapping[str, ResourceSpec], config: AgentConfig, agent_group: MetricGroup
+        self,
+        specs: Mapping[str, ResourceSpec],
+        config: AgentConfig,
+        agent_group: MetricGroup,
+        mailbox: Mailbox,
     ) -> None:
         self._specs = dict(specs)
+        self._mailbox = mailbox
         self.config = config
         self._context = ResourceContext(self, agent_group)
         self._built: dict[str, Any] = {}
 
     def get(self, name: str, resource_type: ResourceType) -> Any:
-        built = self._built.get(name)
+        """The resource, built on first use. Only on the mailbox thread: building is not locked."""
+        self._mailbox.check("get_resource")
         spec = self._specs.get(name)
         if spec is None or spec.type != resource_type:
             declared = ", ".join(f"{s.name} ({s.type.value})" for s in self._specs.values())
@@ -74,10 +81,11 @@ class ResourceRegistry:
                 name=name,
                 resource_type=str(getattr(resource_type, "value", resource_type)),
             )
-        if built is None:
-            built = spec.factory(self._context) if spec.takes_context else spec.factory()
-            self._built[name] = built
-        return built
+        if name not in self._built:
+            self._built[name] = (
+                spec.factory(self._context) if spec.takes_context else spec.factory()
+            )
+        return self._built[name]
 
     def close(self) -> None:
         """Close every built resource that has ``close()``; errors are logged, not raised."""

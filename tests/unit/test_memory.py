@@ -296,3 +296,18 @@ def test_ttl_rewriting_a_child_keeps_its_parents_alive() -> None:
     clock.now += 3  # 11 s after "a" was created, 3 s after "a.b" was rewritten
     assert mem.get("a.b") == 2
     assert tree.to_dict() == {"a": {"b": 2}}
+
+
+def test_memory_keeps_its_own_copies() -> None:
+    tree, _ = make_tree()
+    mem = tree.root()
+    mine = [1, {"a": [2]}]
+    mem.set("l", mine)
+    mine.append({1, 2})  # a set: never checked, must never reach state
+    mine[1]["a"].append(3)
+    assert mem.get("l") == [1, {"a": [2]}]
+    got = mem.get("l")
+    got.append("changed without set")
+    tree.store.persist_cache()
+    assert mem.get("l") == [1, {"a": [2]}]
+    assert mem.get_fields() == {"l": [1, {"a": [2]}]}

@@ -324,3 +324,88 @@ def test_metric_group_names_with_equals_are_rejected() -> None:
     with pytest.raises(MetricNameError):
         group.get_counter("x=y")
     assert group.get_sub_group("k", "v") is group.get_sub_group("k", "v")
+
+
+def test_a_failing_state_write_at_commit_fails_that_action_only() -> None:
+    from flink_agents_ctx.backends.in_memory import InMemoryKeyedState, InMemoryMetricBackend
+    from flink_agents_ctx.config import AgentConfig
+    from flink_agents_ctx.operator.core import OperatorCore
+
+    class FlakyState(InMemoryKeyedState):
+        """A keyed-state fake whose short-term map fails one put (a storage fault)."""
+
+        fail_next_put = False
+
+        def map_state(self, name: str, ttl: Any = None) -> Any:
+            store = super().map_state(name, ttl)
+            put = store.put
+
+            def flaky_put(key: str, value: Any) -> None:
+                if FlakyState.fail_next_put and name.endswith("short-term-memory"):
+                    FlakyState.fail_next_put = False
+                    raise OSError("disk full")
+                put(key, value)
+
+            store.put = flaky_put  # type: ignore[method-assign]
+            return store
+
+    def act(event: InputEvent, ctx: RunnerContext) -> None:
+        ctx.short_term_memory.set("owner", event.input)
+        ctx.send_event(OutputEvent(output=event.input))
+
+    state = FlakyState()
+    core = OperatorCore(
+        single_action_agent(act).plan(), state, InMemoryMetricBackend(), AgentConfig()
+    )
+    state.set_current_key("k1")
+    FlakyState.fail_next_put = True
+    with pytest.raises(ActionExecutionError) as err:
+        core.process_input("k1", "k1-data", None)
+    assert isinstance(err.value.__cause__, OSError)
+    state.set_current_key("k2")
+    assert core.process_input("k2", "k2-data", None) == ["k2-data"]
+    from flink_agents_ctx.types import MemoryType
+
+    assert core.memory_snapshot(MemoryType.SHORT_TERM) == {"owner": "k2-data"}
+
+
+def test_overriding_an_action_without_the_decorator_removes_it() -> None:
+    class Base(Agent):
+        @action(InputEvent)
+        @staticmethod
+        def first(event: InputEvent, ctx: RunnerContext) -> None:
+            ctx.send_event(OutputEvent(output="base"))
+
+        @action(InputEvent)
+        @staticmethod
+        def second(event: InputEvent, ctx: RunnerContext) -> None:
+            ctx.send_event(OutputEvent(output="second"))
+
+    class Sub(Base):
+        @staticmethod
+        def first(event: InputEvent, ctx: RunnerContext) -> None:
+            ctx.send_event(OutputEvent(output="sub"))
+
+    assert list(Sub().actions) == ["second"]
+    assert AgentTestHarness(Sub()).send("k", 1) == ["second"]
+
+
+def test_ttl_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="at least 1"):
+        AgentTestHarness(
+            single_action_agent(lambda e, c: None), {"short-term-memory.state-ttl.ms": 0}
+        )
+
+
+def test_a_factory_returning_none_is_still_called_once() -> None:
+    calls: list[int] = []
+
+    def factory() -> None:
+        calls.append(1)
+
+    def act(event: InputEvent, ctx: RunnerContext) -> None:
+        assert ctx.get_resource("nothing", ResourceType.TOOL) is None
+
+    agent = single_action_agent(act).add_resource("nothing", ResourceType.TOOL, factory)
+    AgentTestHarness(agent).run([("a", 1), ("b", 2)])
+    assert calls == [1]
