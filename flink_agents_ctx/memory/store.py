@@ -69,13 +69,3 @@ class CachedMemoryStore:
         """Remove every entry of the current key, in state and cache."""
         self.discard()
         self._state.clear()
-
-    def snapshot_items(self) -> dict[str, Any]:
-        """Every stored entry of the current key with unflushed writes applied (for inspection)."""
-        items = dict(self._state.items())
-        for path in self._dirty:
-            if self._cache[path] is None:
-                items.pop(path, None)
-            else:
-                items[path] = self._cache[path]
-        return items

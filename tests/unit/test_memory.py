@@ -252,9 +252,15 @@ def test_memory_from_another_thread_is_refused() -> None:
     assert not mem.is_exist("x")
 
 
-def test_ttl_expiry_keeps_the_tree_consistent() -> None:
+def ttl_tree() -> tuple[MemoryTree, Clock]:
+    """A short-term tree with a 10 s time-to-live on a clock the test moves."""
     clock = Clock()
     tree, _ = make_tree(ttl=StateTtl(10_000), clock=clock)
+    return tree, clock
+
+
+def test_ttl_expiry_keeps_the_tree_consistent() -> None:
+    tree, clock = ttl_tree()
     mem = tree.root()
     mem.set("a.b", 1)
     tree.store.persist_cache()
@@ -271,8 +277,7 @@ def test_ttl_expiry_keeps_the_tree_consistent() -> None:
 
 
 def test_ttl_parent_expired_hides_children_written_later() -> None:
-    clock = Clock()
-    tree, _ = make_tree(ttl=StateTtl(10_000), clock=clock)
+    tree, clock = ttl_tree()
     mem = tree.root()
     mem.set("p.old", 1)
     tree.store.persist_cache()
@@ -285,8 +290,7 @@ def test_ttl_parent_expired_hides_children_written_later() -> None:
 
 
 def test_ttl_rewriting_a_child_keeps_its_parents_alive() -> None:
-    clock = Clock()
-    tree, _ = make_tree(ttl=StateTtl(10_000), clock=clock)
+    tree, clock = ttl_tree()
     mem = tree.root()
     mem.set("a.b", 1)
     tree.store.persist_cache()
