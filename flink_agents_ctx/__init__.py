@@ -5,7 +5,7 @@ Layers (a module imports only from its own layer or below; ``tests/unit/test_lay
     testing                                      harness over the operator core
     operator                                     OperatorCore, Flink adapter, pipeline wiring
     context                                      runner contexts (Python; Java later)
-    memory, durable, metrics, resources          what contexts are made of
+    memory, durable, metrics, resources          what contexts are made of (durable: journaled calls)
     backends                                     keyed state and metric seams, in-memory and Flink
     errors, types, config, events, agent, mailbox
 
@@ -20,20 +20,34 @@ from typing import TYPE_CHECKING, Any
 from flink_agents_ctx.agent import Agent, action
 from flink_agents_ctx.config import AgentConfig, ConfigOption
 from flink_agents_ctx.context.base import RunnerContext
+from flink_agents_ctx.durable.options import (
+    CallInfo,
+    DurableFunction,
+    RetryPolicy,
+    current_call,
+    durable,
+)
 from flink_agents_ctx.errors import (
     ActionExecutionError,
     AgentDefinitionError,
     ConfigError,
+    DurableCallError,
+    DurableCallTimeoutError,
+    DurableScopeError,
     EventSerializationError,
     FlinkAgentsError,
+    JournalEncodingError,
+    JournalMissError,
     MailboxThreadError,
     MemoryPathError,
     MemoryValueError,
     MetricNameError,
+    NonCanonicalArgumentError,
+    NonDeterministicReplayError,
     UnknownResourceError,
     UnsupportedAwaitError,
 )
-from flink_agents_ctx.events import Event, InputEvent, OutputEvent
+from flink_agents_ctx.events import ActionFailedEvent, Event, InputEvent, OutputEvent
 from flink_agents_ctx.memory.memory_object import NESTED_OBJECT, MemoryObject
 from flink_agents_ctx.metrics.group import Gauge, Histogram, MetricGroup
 from flink_agents_ctx.resources.registry import ResourceContext
@@ -45,18 +59,26 @@ if TYPE_CHECKING:
 __all__ = [
     "NESTED_OBJECT",
     "ActionExecutionError",
+    "ActionFailedEvent",
     "Agent",
     "AgentConfig",
     "AgentDefinitionError",
     "AgentsExecutionEnvironment",
+    "CallInfo",
     "ConfigError",
     "ConfigOption",
+    "DurableCallError",
+    "DurableCallTimeoutError",
+    "DurableFunction",
+    "DurableScopeError",
     "Event",
     "EventSerializationError",
     "FlinkAgentsError",
     "Gauge",
     "Histogram",
     "InputEvent",
+    "JournalEncodingError",
+    "JournalMissError",
     "MailboxThreadError",
     "MemoryObject",
     "MemoryPathError",
@@ -65,13 +87,18 @@ __all__ = [
     "MemoryValueError",
     "MetricGroup",
     "MetricNameError",
+    "NonCanonicalArgumentError",
+    "NonDeterministicReplayError",
     "OutputEvent",
     "ResourceContext",
     "ResourceType",
+    "RetryPolicy",
     "RunnerContext",
     "UnknownResourceError",
     "UnsupportedAwaitError",
     "action",
+    "current_call",
+    "durable",
 ]
 
 

@@ -34,6 +34,7 @@ class ActionSpec:
     func: Callable[..., Any]
     kind: ActionKind = ActionKind.PYTHON
     config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    on_failure: str = "fail"
 
     @property
     def is_async(self) -> bool:
@@ -51,24 +52,45 @@ class ResourceSpec:
     takes_context: bool
 
 
+FAILURE_POLICIES = ("fail", "emit")
+
+
 @dataclass(frozen=True)
 class _ActionMark:
     listen_to: tuple[type[Event], ...]
     config: Mapping[str, Any]
+    on_failure: str
 
 
-def action(*listen_to: type[Event], **action_config: Any) -> Callable[[Any], Any]:
+def _check_failure_policy(where: str, on_failure: str) -> str:
+    if on_failure not in FAILURE_POLICIES:
+        raise AgentDefinitionError(
+            f"{where}: on_failure is {on_failure!r}; use 'fail' (the job fails and restarts) or "
+            "'emit' (an ActionFailedEvent continues the run)"
+        )
+    return on_failure
+
+
+def action(
+    *listen_to: type[Event], on_failure: str = "fail", **action_config: Any
+) -> Callable[[Any], Any]:
     """Mark a static method of an :class:`Agent` subclass as an action.
 
     Args:
         *listen_to: event types that trigger the action (subclasses of them trigger it too).
+        on_failure: ``"fail"`` (default): an exception fails the job, which restarts from its
+            last checkpoint. ``"emit"``: the run continues with an
+            :class:`~flink_agents_ctx.ActionFailedEvent` instead, so an input whose recorded
+            failure replays on every restore cannot stop the job.
         **action_config: the action's own settings, read with ``ctx.action_config`` or
             ``ctx.get_action_config_value(key)``.
 
     Works written above or below ``@staticmethod``.
     """
     events = _check_event_types("@action", listen_to)
-    mark = _ActionMark(events, MappingProxyType(dict(action_config)))
+    mark = _ActionMark(
+        events, MappingProxyType(dict(action_config)), _check_failure_policy("@action", on_failure)
+    )
 
     def decorate(target: Any) -> Any:
         func = target.__func__ if isinstance(target, staticmethod) else target
@@ -141,20 +163,26 @@ class Agent:
                             "@staticmethod (actions receive (event, ctx), not self)"
                         )
                     self._actions.pop(attr_name, None)
-                    self._register(attr_name, mark.listen_to, func, dict(mark.config))
+                    self._register(
+                        attr_name, mark.listen_to, func, dict(mark.config), mark.on_failure
+                    )
 
     def add_action(
         self,
         name: str,
         listen_to: list[type[Event]] | tuple[type[Event], ...],
         func: Callable[..., Any],
+        *,
+        on_failure: str = "fail",
         **action_config: Any,
     ) -> Agent:
-        """Add an action programmatically; returns the agent for chaining."""
+        """Add an action programmatically; returns the agent for chaining (arguments as for
+        :func:`action`)."""
         if name in self._actions:
             raise AgentDefinitionError(f"the agent already has an action named '{name}'")
         events = _check_event_types(f"add_action('{name}')", tuple(listen_to))
-        self._register(name, events, func, action_config)
+        policy = _check_failure_policy(f"add_action('{name}')", on_failure)
+        self._register(name, events, func, action_config, policy)
         return self
 
     def add_resource(
@@ -180,12 +208,13 @@ class Agent:
         listen_to: tuple[type[Event], ...],
         func: Callable[..., Any],
         config: Mapping[str, Any],
+        on_failure: str = "fail",
     ) -> None:
         if not callable(func):
             raise AgentDefinitionError(f"action '{name}': {func!r} is not callable")
         _check_action_signature(name, func)
         self._actions[name] = ActionSpec(
-            name, listen_to, func, ActionKind.PYTHON, MappingProxyType(dict(config))
+            name, listen_to, func, ActionKind.PYTHON, MappingProxyType(dict(config)), on_failure
         )
 
     @property
@@ -204,15 +233,24 @@ class Agent:
             raise AgentDefinitionError(
                 f"{type(self).__name__} has no actions; mark static methods with @action(...)"
             )
-        return AgentPlan(tuple(self._actions.values()), dict(self._resources))
+        return AgentPlan(
+            tuple(self._actions.values()), dict(self._resources), type(self).__qualname__
+        )
 
 
 class AgentPlan:
     """Which actions run for which event type, in a fixed order."""
 
-    def __init__(self, actions: tuple[ActionSpec, ...], resources: dict[str, ResourceSpec]) -> None:
+    def __init__(
+        self,
+        actions: tuple[ActionSpec, ...],
+        resources: dict[str, ResourceSpec],
+        name: str = "agent",
+    ) -> None:
+        self.name = name
         self.actions = actions
         self.resources = resources
+        self.by_name = {a.name: a for a in actions}
         self._dispatch: dict[type[Event], tuple[ActionSpec, ...]] = {}
 
     def actions_for(self, event_type: type[Event]) -> tuple[ActionSpec, ...]:

@@ -98,11 +98,40 @@ JOB_IDENTIFIER: ConfigOption[str] = ConfigOption(
     "A stable name for the job, used to tell its durable records apart from other jobs'.",
 )
 
+NUM_ASYNC_THREADS: ConfigOption[int] = ConfigOption(
+    "num-async-threads",
+    int,
+    None,
+    "Worker threads per operator running durable_execute_async calls; unset means twice the "
+    "number of CPUs.",
+    minimum=1,
+)
+DURABLE_MISMATCH_MODE: ConfigOption[str] = ConfigOption(
+    "durable-execution.mismatch-mode",
+    str,
+    "lenient",
+    "What a replay does when a call differs from the journal: 'lenient' logs, counts and calls "
+    "again; 'strict' raises NonDeterministicReplayError; 'replay-only' also raises "
+    "JournalMissError instead of making a call that is not recorded.",
+    choices=("lenient", "strict", "replay-only"),
+)
+ASYNC_MAX_WAKE_INTERVAL_MS: ConfigOption[int] = ConfigOption(
+    "async.max-wake-interval.ms",
+    int,
+    20,
+    "Longest wait between two checks for finished async calls of a waiting key (checks start "
+    "1 ms after the action suspends and back off to this).",
+    minimum=1,
+)
+
 KNOWN_OPTIONS: tuple[ConfigOption[Any], ...] = (
     SHORT_TERM_MEMORY_TTL_MS,
     SHORT_TERM_MEMORY_TTL_UPDATE_TYPE,
     SHORT_TERM_MEMORY_TTL_VISIBILITY,
     JOB_IDENTIFIER,
+    NUM_ASYNC_THREADS,
+    DURABLE_MISMATCH_MODE,
+    ASYNC_MAX_WAKE_INTERVAL_MS,
 )
 _BY_KEY = {o.key: o for o in KNOWN_OPTIONS}
 

@@ -109,3 +109,85 @@ class UnsupportedAwaitError(FlinkAgentsError, RuntimeError):
 
 class OperatorStateError(FlinkAgentsError, RuntimeError):
     """An internal invariant of the operator was broken (a bug: please report it)."""
+
+
+class DurableScopeError(FlinkAgentsError, RuntimeError):
+    """Agent memory, ``send_event`` or ``get_resource`` was used inside a durable call.
+
+    A durable call's result is recorded and replayed instead of re-running the call, so anything it
+    did to the agent besides returning a value would be lost on replay.
+    """
+
+    def __init__(self, message: str, *, operation: str) -> None:
+        super().__init__(message)
+        self.operation = operation
+
+
+class NonCanonicalArgumentError(FlinkAgentsError, TypeError):
+    """A durable call's argument has a type with no canonical encoding, so the call has no stable
+    identity to match on replay."""
+
+    def __init__(self, message: str, *, path: str, type_name: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.type_name = type_name
+
+
+class JournalEncodingError(FlinkAgentsError, TypeError):
+    """A durable call's result cannot be recorded by the call's codec. The call did run."""
+
+    def __init__(self, message: str, *, path: str, type_name: str, codec: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.type_name = type_name
+        self.codec = codec
+
+
+class _JournalError(FlinkAgentsError):
+    """An error about one call of an action's journal."""
+
+    def __init__(self, message: str, *, action: str, call_index: int) -> None:
+        super().__init__(message)
+        self.action = action
+        self.call_index = call_index
+
+
+class NonDeterministicReplayError(_JournalError, RuntimeError):
+    """On replay, call ``call_index`` of an action is not the call the journal recorded there."""
+
+    def __init__(
+        self, message: str, *, action: str, call_index: int, expected: str, actual: str
+    ) -> None:
+        super().__init__(message, action=action, call_index=call_index)
+        self.expected = expected
+        self.actual = actual
+
+
+class JournalMissError(_JournalError, LookupError):
+    """``replay-only`` mode found no recorded outcome for a call and refused to make it."""
+
+
+class DurableCallError(_JournalError, RuntimeError):
+    """A recorded failure of a durable call whose exception type could not be rebuilt on replay.
+
+    Carries the recorded ``type_name``, ``error_message`` and ``remote_traceback`` text.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: str,
+        call_index: int,
+        type_name: str,
+        error_message: str,
+        remote_traceback: str,
+    ) -> None:
+        super().__init__(message, action=action, call_index=call_index)
+        self.type_name = type_name
+        self.error_message = error_message
+        self.remote_traceback = remote_traceback
+
+
+class DurableCallTimeoutError(_JournalError, TimeoutError):
+    """A durable call did not finish within its ``timeout_s``. The outcome is recorded as failed."""

@@ -83,6 +83,21 @@ class OutputEvent(Event):
     output: Any
 
 
+class ActionFailedEvent(Event):
+    """Sent by the operator when an action declared with ``on_failure="emit"`` raises.
+
+    The run goes on with this event instead of failing the job; handle it in an action (for
+    example to emit an error record with an :class:`OutputEvent`). Nothing the failed action did was
+    committed.
+    """
+
+    action: str
+    event_type: str
+    event_id: str
+    error_type: str
+    message: str
+
+
 def check_json_serialisable(event: Event) -> None:
     """Raise :class:`EventSerializationError` naming the first field that is not JSON-serialisable."""
     if not isinstance(event, Event):

@@ -8,8 +8,24 @@ state, so every memory, event, resource and journal operation checks the caller'
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
-from flink_agents_ctx.errors import MailboxThreadError
+from flink_agents_ctx.errors import DurableScopeError, MailboxThreadError
+
+# Set while a durable call (or its reconciler) runs, on whichever thread runs it.
+_durable_call: ContextVar[str | None] = ContextVar("flink_agents_durable_call", default=None)
+
+
+@contextmanager
+def durable_scope(function_id: str) -> Iterator[None]:
+    """Mark the calling thread as running the durable call ``function_id``."""
+    token = _durable_call.set(function_id)
+    try:
+        yield
+    finally:
+        _durable_call.reset(token)
 
 
 class Mailbox:
@@ -28,7 +44,17 @@ class Mailbox:
         self._thread_name = current.name
 
     def check(self, operation: str) -> None:
-        """Raise :class:`MailboxThreadError` unless called from the mailbox thread."""
+        """Raise :class:`MailboxThreadError` unless called from the mailbox thread, and
+        :class:`DurableScopeError` inside a durable call."""
+        call = _durable_call.get()
+        if call is not None:
+            raise DurableScopeError(
+                f"{operation} was used inside the durable call {call}; a durable call's outcome "
+                "is recorded and replayed without running it again, so it may only compute and "
+                "return a value. Return what you need and use memory, events and resources in the "
+                "action",
+                operation=operation,
+            )
         if threading.get_ident() != self._thread_id:
             name = threading.current_thread().name
             raise MailboxThreadError(

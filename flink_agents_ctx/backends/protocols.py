@@ -44,6 +44,22 @@ class KeyedStateBackend(Protocol):
     def value_state(self, name: str) -> ValueStore: ...
 
 
+class Timers(Protocol):
+    """Timers of the current key (Flink's ``TimerService`` in ``process_element``/``on_timer``)."""
+
+    def now_ms(self) -> int:
+        """Current processing time in milliseconds."""
+        ...
+
+    def wake_at(self, time_ms: int) -> None:
+        """Call the operator back for the current key at processing time ``time_ms``."""
+        ...
+
+    def at_end_of_input(self) -> None:
+        """Call the operator back for the current key when a bounded input has ended."""
+        ...
+
+
 class Counter(Protocol):
     def inc(self, n: int = 1) -> None: ...
     def get_count(self) -> int: ...

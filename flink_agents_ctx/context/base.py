@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any
 
 from flink_agents_ctx.config import AgentConfig
@@ -55,6 +55,26 @@ class RunnerContext(ABC):
     @abstractmethod
     def action_metric_group(self) -> MetricGroup:
         """Metrics of the running action (key-value group ``action=<name>``)."""
+
+    @abstractmethod
+    def durable_execute(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn(*args, **kwargs)`` on the task thread, record its result or exception, and
+        return or raise it. On a replay of this action the recorded outcome is returned without
+        calling ``fn`` again.
+
+        ``fn`` may be a :func:`~flink_agents_ctx.durable` function carrying an explicit call id,
+        retry policy, timeout, reconciler or codec. It must not use agent memory, events or
+        resources (:class:`~flink_agents_ctx.DurableScopeError`).
+        """
+
+    @abstractmethod
+    def durable_execute_async(
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> Awaitable[Any]:
+        """Like :meth:`durable_execute`, but ``fn`` runs on a worker thread
+        (``num-async-threads``) while the operator serves other keys. Await the result in an
+        ``async def`` action; several calls may run together under ``asyncio.gather``.
+        """
 
     @abstractmethod
     def get_resource(self, name: str, resource_type: ResourceType) -> Any:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from flink_agents_ctx.agent import ActionSpec
 from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.context.base import RunnerContext
+from flink_agents_ctx.durable.executor import CallExecutor
+from flink_agents_ctx.durable.session import DurableSession
+from flink_agents_ctx.durable.step_loop import StepLoop
 from flink_agents_ctx.errors import OperatorStateError
 from flink_agents_ctx.events import Event
 from flink_agents_ctx.mailbox import Mailbox
@@ -34,7 +38,31 @@ class ContextServices:
     builtin_metrics: BuiltinMetrics
     resources: ResourceRegistry
     config: AgentConfig
+    executor: CallExecutor
     long_term_memory: Any = None
+
+
+_Stash = tuple[dict[str, Any], set[str]]
+
+
+@dataclass(eq=False)
+class ActionFrame:
+    """One action execution: what the context needs while it runs, and keeps while it waits.
+
+    An action that suspends on an async call parks its unflushed memory writes, update log and
+    sent events here, so the next key's actions start from clean caches; they are put back when the
+    action resumes and committed together when it finishes.
+    """
+
+    spec: ActionSpec
+    event: Event
+    key: Hashable
+    timestamp: int | None
+    session: DurableSession
+    pending: list[Event] = field(default_factory=list)
+    parked: tuple[_Stash, _Stash, list[MemoryUpdate], list[MemoryUpdate]] | None = None
+    loop: StepLoop | None = None
+    task: asyncio.Task[Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +80,7 @@ class BaseRunnerContext(RunnerContext):
     def __init__(self, services: ContextServices) -> None:
         self._s = services
         self._mailbox = services.mailbox
+        self._frame: ActionFrame | None = None
         self._action: ActionSpec | None = None
         self._action_group: MetricGroup = services.agent_metrics
         self._key: Hashable = None
@@ -62,13 +91,39 @@ class BaseRunnerContext(RunnerContext):
 
     # -- per-action switching (operator side) ------------------------------------------------
 
-    def begin(self, action: ActionSpec, key: Hashable, timestamp: int | None) -> None:
-        """Switch the context to ``action`` processing an input of ``key``."""
+    def begin(self, frame: ActionFrame) -> None:
+        """Switch the context to ``frame`` (a new action execution, or one resuming)."""
         self.check_no_pending_events()
-        self._action = action
-        self._key = key
-        self._timestamp = timestamp
-        self._action_group = self._s.builtin_metrics.action_group(action.name)
+        self._frame = frame
+        self._action = frame.spec
+        self._key = frame.key
+        self._timestamp = frame.timestamp
+        self._pending = frame.pending
+        self._action_group = self._s.builtin_metrics.action_group(frame.spec.name)
+        if frame.parked is not None:
+            sensory, short_term = self._s.sensory, self._s.short_term
+            sensory_cache, short_term_cache, sensory_updates, short_term_updates = frame.parked
+            sensory.store.attach(sensory_cache)
+            short_term.store.attach(short_term_cache)
+            sensory.updates.extend(sensory_updates)
+            short_term.updates.extend(short_term_updates)
+            frame.parked = None
+
+    def park(self) -> None:
+        """The action waits: move its unflushed writes and events into its frame."""
+        frame = self._frame
+        if frame is None:
+            raise OperatorStateError("park() without an action in progress")
+        sensory, short_term = self._s.sensory, self._s.short_term
+        frame.parked = (
+            sensory.store.detach(),
+            short_term.store.detach(),
+            list(sensory.updates),
+            list(short_term.updates),
+        )
+        sensory.updates.clear()
+        short_term.updates.clear()
+        self._release()
 
     def finish(self) -> ActionOutcome:
         """Commit the action: flush memory writes, hand back its events stamped with the input's
@@ -81,7 +136,7 @@ class BaseRunnerContext(RunnerContext):
         sensory.updates.clear()
         short_term.updates.clear()
         events = self.drain_events(self._timestamp)
-        self._action = None
+        self._release()
         return ActionOutcome(events, updates, wrote_sensory)
 
     def abort(self) -> None:
@@ -90,11 +145,17 @@ class BaseRunnerContext(RunnerContext):
             tree.store.discard()
             tree.updates.clear()
         self._pending.clear()
+        self._release()
+
+    def _release(self) -> None:
+        self._frame = None
         self._action = None
+        self._pending = []
 
     def drain_events(self, timestamp: int | None) -> list[Event]:
         """Take the pending events, stamping ``timestamp`` on those that have none."""
-        events, self._pending = self._pending, []
+        events = list(self._pending)
+        self._pending.clear()
         for event in events:
             if event.source_timestamp is None:
                 event.source_timestamp = timestamp
@@ -105,6 +166,12 @@ class BaseRunnerContext(RunnerContext):
             raise OperatorStateError(
                 f"{len(self._pending)} event(s) of a previous action were never drained"
             )
+
+    def _session(self, operation: str) -> DurableSession:
+        self._mailbox.check(operation)
+        if self._frame is None:
+            raise OperatorStateError(f"{operation} called with no action in progress")
+        return self._frame.session
 
     # -- RunnerContext -----------------------------------------------------------------------
 
@@ -141,6 +208,14 @@ class BaseRunnerContext(RunnerContext):
     @property
     def action_metric_group(self) -> MetricGroup:
         return self._action_group
+
+    def durable_execute(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        return self._session("durable_execute").execute(fn, args, kwargs)
+
+    def durable_execute_async(
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> Awaitable[Any]:
+        return self._session("durable_execute_async").execute_async(fn, args, kwargs)
 
     def get_resource(self, name: str, resource_type: ResourceType) -> Any:
         return self._s.resources.get(name, resource_type)

@@ -60,6 +60,16 @@ class CachedMemoryStore:
             self._dirty.clear()
         self._cache.clear()
 
+    def detach(self) -> tuple[dict[str, Any], set[str]]:
+        """Take the cache out (an action suspends; other keys run meanwhile)."""
+        stash = (self._cache, self._dirty)
+        self._cache, self._dirty = {}, set()
+        return stash
+
+    def attach(self, stash: tuple[dict[str, Any], set[str]]) -> None:
+        """Put back a cache taken by :meth:`detach` (the action resumes, its key is current)."""
+        self._cache, self._dirty = stash
+
     def discard(self) -> None:
         """Forget every cached read and unflushed write."""
         self._cache.clear()

@@ -18,6 +18,9 @@ EVENTS_PROCESSED_RATE = "numOfEventProcessedPerSec"
 ACTIONS_EXECUTED = "numOfActionsExecuted"
 ACTIONS_EXECUTED_RATE = "numOfActionsExecutedPerSec"
 ACTION_GROUP_KEY = "action"
+DURABLE_CALLS_MADE = "numOfDurableCallsMade"
+DURABLE_CALLS_REPLAYED = "numOfDurableCallsReplayed"
+JOURNAL_MISMATCHES = "numOfJournalMismatches"
 
 
 class _Tally:
@@ -53,6 +56,12 @@ class BuiltinMetrics:
         self._interval = flush_interval_s
         self._clock = clock
         self._next_flush = clock() + flush_interval_s
+        self._sources: list[tuple[Counter, Callable[[], int], list[int]]] = []
+
+    def count_from(self, name: str, read: Callable[[], int]) -> None:
+        """Report the running total ``read()`` as the agent-wide counter ``name`` (pushed with the
+        other counts)."""
+        self._sources.append((self._agent.get_counter(name), read, [0]))
 
     def action_group(self, action: str) -> MetricGroup:
         """The key-value group ``action=<action>`` (also what ``ctx.action_metric_group`` is)."""
@@ -86,3 +95,8 @@ class BuiltinMetrics:
         self._actions.push()
         for _, tally in self._per_action.values():
             tally.push()
+        for counter, read, pushed in self._sources:
+            total = read()
+            if total != pushed[0]:
+                counter.inc(total - pushed[0])
+                pushed[0] = total

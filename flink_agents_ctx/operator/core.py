@@ -1,37 +1,59 @@
-"""``OperatorCore``: runs an agent for one key's input, on whatever keyed state it is given.
+"""``OperatorCore``: runs an agent on whatever keyed state and timers it is given.
 
-A *run* starts with an :class:`InputEvent` for the input record and ends when no event of it is left
-to process. Each event is handed to the actions listening to its type, in declaration order; each
-action step gets the runner context of its language, and commits when it returns: memory writes are
-flushed, events it sent are queued (outputs are emitted at that moment). An action that raises
-commits nothing. Sensory memory is cleared when the run ends.
+A *run* starts with an :class:`InputEvent` for one input record and ends when no event of it is
+left to handle. Each event becomes one *step* per action listening to its type, in declaration
+order. A step commits when its action returns: memory writes are flushed and its events are queued
+(outputs leave at that moment). A key runs one input at a time; inputs arriving meanwhile wait in
+keyed state.
+
+An async action that awaits a durable call parks its run: the call runs on a worker, other keys go
+on, and a processing-time timer of the key brings the run back to apply the outcome. A checkpoint
+taken while a run is parked holds the run, its journal and its timers, so after a restore the waiting
+action starts again from the top and replays its finished calls. At the end of a bounded input an
+event-time timer finishes every parked run before the operator ends.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
-from collections.abc import Coroutine, Hashable
+import os
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
-from flink_agents_ctx.agent import ActionSpec, AgentPlan
-from flink_agents_ctx.backends.protocols import KeyedStateBackend, MetricBackend, StateTtl
+from flink_agents_ctx.agent import AgentPlan
+from flink_agents_ctx.backends.protocols import KeyedStateBackend, MetricBackend, StateTtl, Timers
 from flink_agents_ctx.config import (
+    ASYNC_MAX_WAKE_INTERVAL_MS,
+    DURABLE_MISMATCH_MODE,
+    JOB_IDENTIFIER,
+    NUM_ASYNC_THREADS,
     SHORT_TERM_MEMORY_TTL_MS,
     SHORT_TERM_MEMORY_TTL_UPDATE_TYPE,
     SHORT_TERM_MEMORY_TTL_VISIBILITY,
     AgentConfig,
 )
-from flink_agents_ctx.context.common import BaseRunnerContext, ContextServices
+from flink_agents_ctx.context.common import ActionFrame, BaseRunnerContext, ContextServices
 from flink_agents_ctx.context.kinds import context_factories
-from flink_agents_ctx.errors import ActionExecutionError, UnsupportedAwaitError
-from flink_agents_ctx.events import Event, InputEvent, OutputEvent
+from flink_agents_ctx.durable.executor import CallExecutor
+from flink_agents_ctx.durable.journal import JOURNAL_STATE, KeyedJournal
+from flink_agents_ctx.durable.records import CallRecord
+from flink_agents_ctx.errors import ActionExecutionError, OperatorStateError
+from flink_agents_ctx.events import ActionFailedEvent, Event, InputEvent, OutputEvent
 from flink_agents_ctx.mailbox import Mailbox
 from flink_agents_ctx.memory.memory_object import MemoryTree
 from flink_agents_ctx.memory.store import CachedMemoryStore
-from flink_agents_ctx.metrics.builtin import BuiltinMetrics
+from flink_agents_ctx.metrics.builtin import (
+    DURABLE_CALLS_MADE,
+    DURABLE_CALLS_REPLAYED,
+    JOURNAL_MISMATCHES,
+    BuiltinMetrics,
+)
 from flink_agents_ctx.metrics.group import MetricGroup
-from flink_agents_ctx.resources.registry import ResourceRegistry, current_action_metric_group
+from flink_agents_ctx.operator.execution import ActionRunner, DurableSettings
+from flink_agents_ctx.operator.runs import KeyMeta, KeyRuns, Run
+from flink_agents_ctx.resources.registry import ResourceRegistry
 from flink_agents_ctx.types import MemoryType
 
 _log = logging.getLogger(__name__)
@@ -50,6 +72,17 @@ def short_term_ttl(config: AgentConfig) -> StateTtl | None:
         config.get(SHORT_TERM_MEMORY_TTL_UPDATE_TYPE) or "OnCreateAndWrite",
         config.get(SHORT_TERM_MEMORY_TTL_VISIBILITY) or "NeverReturnExpired",
     )
+
+
+@dataclass(eq=False)
+class _LiveRun:
+    """A run of this operator instance that is parked (or being driven)."""
+
+    run: Run
+    frame: ActionFrame | None = None
+    restored: bool = False
+    wake_at_ms: int | None = None
+    wake_delay_ms: int = 1
 
 
 class OperatorCore:
@@ -80,6 +113,7 @@ class OperatorCore:
         agent_group = MetricGroup(metrics)
         self.metrics = BuiltinMetrics(agent_group)
         self._resources = ResourceRegistry(plan.resources, config, agent_group, self.mailbox)
+        self.executor = CallExecutor(config.get(NUM_ASYNC_THREADS) or 2 * (os.cpu_count() or 1))
         services = ContextServices(
             mailbox=self.mailbox,
             sensory=self.sensory,
@@ -88,67 +122,231 @@ class OperatorCore:
             builtin_metrics=self.metrics,
             resources=self._resources,
             config=config,
+            executor=self.executor,
         )
         factories = context_factories()
-        self._contexts: dict[Any, BaseRunnerContext] = {}
+        contexts: dict[Any, BaseRunnerContext] = {}
         for spec in plan.actions:
-            if spec.kind not in self._contexts:
-                self._contexts[spec.kind] = factories[spec.kind](services)
+            if spec.kind not in contexts:
+                contexts[spec.kind] = factories[spec.kind](services)
+        self._contexts = contexts
+        self._runs = KeyRuns(state)
+        self._journal_state = state.map_state(JOURNAL_STATE)
+        self._max_wake_ms = config.get(ASYNC_MAX_WAKE_INTERVAL_MS) or 20
+        self.runner = ActionRunner(
+            plan,
+            contexts,
+            self._journal_state,
+            self.executor,
+            self.mailbox,
+            self.metrics,
+            DurableSettings(
+                config.get(JOB_IDENTIFIER) or plan.name,
+                config.get(DURABLE_MISMATCH_MODE) or "lenient",
+            ),
+        )
+        self._live: dict[Hashable, _LiveRun] = {}
+        stats = self.runner.stats
+        self.metrics.count_from(DURABLE_CALLS_MADE, lambda: stats.calls)
+        self.metrics.count_from(DURABLE_CALLS_REPLAYED, lambda: stats.replayed)
+        self.metrics.count_from(JOURNAL_MISMATCHES, lambda: stats.mismatches)
 
-    def process_input(self, key: Hashable, value: Any, timestamp: int | None) -> list[Any]:
-        """Run the agent for one input of ``key`` (the current key of the state backend) and
-        return the outputs, in emission order."""
+    # -- entry points (the current key of the state backend is ``key``) ----------------------
+
+    def process_input(
+        self, key: Hashable, value: Any, timestamp: int | None, timers: Timers
+    ) -> list[Any]:
+        """Handle one input of ``key``; return the outputs emitted meanwhile, in order."""
         self.mailbox.enter()
         outputs: list[Any] = []
-        wrote_sensory = False
-        queue: deque[Event] = deque((InputEvent(input=value, source_timestamp=timestamp),))
         try:
-            while queue:
-                event = queue.popleft()
-                self.metrics.event_processed()
-                for spec in self._plan.actions_for(type(event)):
-                    sent, wrote = self._execute(spec, event, key, timestamp)
-                    wrote_sensory |= wrote
-                    for e in sent:
-                        if isinstance(e, OutputEvent):
-                            outputs.append(e.output)
-                        queue.append(e)
+            self._advance(key, timers, outputs, (value, timestamp))
         finally:
-            if wrote_sensory:
-                self.sensory.store.clear()
             self.metrics.maybe_flush()
         return outputs
 
-    def _execute(
-        self, spec: ActionSpec, event: Event, key: Hashable, timestamp: int | None
-    ) -> tuple[list[Event], bool]:
-        ctx = self._contexts[spec.kind]
-        ctx.begin(spec, key, timestamp)
-        token = current_action_metric_group.set(ctx.action_metric_group)
+    def on_timer(self, key: Hashable, timers: Timers, end_of_input: bool = False) -> list[Any]:
+        """A timer of ``key`` fired: go on with its run. At the end of input, wait for the key's
+        runs (and waiting inputs) to finish before returning."""
+        self.mailbox.enter()
+        outputs: list[Any] = []
+        live = self._live.get(key)
+        if live is not None and live.wake_at_ms is not None and live.wake_at_ms <= timers.now_ms():
+            live.wake_at_ms = None
         try:
-            result = spec.func(event, ctx)
-            if spec.is_async:
-                _run_to_completion(spec, result)
-            # Inside the try: a state write failing while the action commits must surface as this
-            # action's failure and leave no cached writes or events behind for the next key. Writes
-            # that reached Flink state before the failure are undone by the restore that follows.
-            outcome = ctx.finish()
-        except BaseException as e:
-            ctx.abort()
-            if not isinstance(e, Exception):
-                raise
-            raise ActionExecutionError(
-                f"action '{spec.name}' failed on event {event.type_name()} (id {event.id}) "
-                f"of key {key!r}: {type(e).__name__}: {str(e).rstrip('.')}. Nothing the action did "
-                "was committed.",
-                action=spec.name,
-                event_type=event.type_name(),
-                event_id=event.id,
-            ) from e
+            self._advance(key, timers, outputs, None)
+            while end_of_input and self.is_busy(key):
+                self.executor.wait(key, self._wait_s(key))
+                self._advance(key, timers, outputs, None)
         finally:
-            current_action_metric_group.reset(token)
-        self.metrics.action_executed(spec.name)
-        return outcome.events, outcome.wrote_sensory
+            self.metrics.maybe_flush()
+        return outputs
+
+    def is_busy(self, key: Hashable) -> bool:
+        """Whether ``key`` has a run parked in this operator instance."""
+        return key in self._live
+
+    @property
+    def busy_keys(self) -> list[Hashable]:
+        return list(self._live)
+
+    def _wait_s(self, key: Hashable) -> float:
+        live = self._live.get(key)
+        frame = live.frame if live is not None else None
+        wait = 0.05
+        if frame is not None:
+            for at in (frame.session.next_deadline(), frame.loop and frame.loop.next_timer_at()):
+                if at:
+                    wait = min(wait, max(0.0, at - time.monotonic()))
+        return wait
+
+    # -- scheduling runs ---------------------------------------------------------------------
+
+    def _advance(
+        self,
+        key: Hashable,
+        timers: Timers,
+        outputs: list[Any],
+        arrival: tuple[Any, int | None] | None,
+    ) -> None:
+        runs = self._runs
+        meta = runs.meta()
+        start: tuple[int, Any, int | None] | None = None
+        if arrival is not None:
+            seq = meta.next_seq
+            meta.next_seq += 1
+            if meta.active or meta.has_waiting:
+                runs.enqueue(seq, *arrival)
+            else:
+                meta.next_start = seq + 1
+                start = (seq, *arrival)
+        while True:
+            live = self._live.get(key)
+            if live is None and meta.active:
+                live = self._restored_run(key)
+            if live is None:
+                if start is None and meta.has_waiting:
+                    seq = meta.next_start
+                    meta.next_start += 1
+                    start = (seq, *runs.dequeue(seq))
+                if start is None:
+                    break
+                live = self._new_run(*start)
+                start = None
+            self._live[key] = live
+            try:
+                finished = self._drive_run(key, live, outputs)
+            except BaseException:
+                # The job fails and restarts from its checkpoint; keep nothing of this run.
+                self._live.pop(key, None)
+                raise
+            if finished:
+                del self._live[key]
+                if meta.active:
+                    runs.clear_run()
+                    meta.active = False
+                if live.run.wrote_sensory:
+                    self.sensory.store.clear()
+                continue
+            runs.save_run(live.run)
+            meta.active = True
+            self._schedule(live, timers)
+            break
+        runs.save_meta(meta)
+
+    def _new_run(self, seq: int, value: Any, timestamp: int | None) -> _LiveRun:
+        run = Run(seq, timestamp)
+        self._dispatch(run, InputEvent(input=value, source_timestamp=timestamp))
+        return _LiveRun(run)
+
+    def _restored_run(self, key: Hashable) -> _LiveRun:
+        run = self._runs.load_run()
+        if run is None:
+            raise OperatorStateError(f"key {key!r} is marked busy but has no run in state")
+        _log.info(
+            "key %r: resuming input %d from the restored state (action %s starts again and "
+            "replays its recorded calls)",
+            key,
+            run.seq,
+            run.steps[0].action if run.steps else "-",
+        )
+        return _LiveRun(run, restored=True)
+
+    def _dispatch(self, run: Run, event: Event) -> None:
+        self.metrics.event_processed()
+        for spec in self._plan.actions_for(type(event)):
+            run.add_step(event, spec.name)
+        if isinstance(event, ActionFailedEvent) and not self._plan.actions_for(type(event)):
+            _log.warning(
+                "action %s failed (%s: %s) and no action handles ActionFailedEvent; the run "
+                "goes on without it",
+                event.action,
+                event.error_type,
+                event.message,
+            )
+
+    def _drive_run(self, key: Hashable, live: _LiveRun, outputs: list[Any]) -> bool:
+        """Advance ``live`` as far as it goes; True when the run is finished."""
+        run = live.run
+        runner = self.runner
+        if live.frame is not None and runner.apply_completions(live.frame, time.monotonic()):
+            live.wake_delay_ms = 1
+        while True:
+            if live.frame is None:
+                if not run.steps:
+                    return True
+                live.frame = runner.new_frame(key, run, run.steps[0], live.restored)
+                live.restored = False
+                live.wake_delay_ms = 1
+            frame = live.frame
+            try:
+                outcome = runner.drive(frame)
+            except ActionExecutionError as e:
+                if frame.spec.on_failure != "emit":
+                    raise
+                live.frame = None
+                run.steps.pop(0)
+                cause = e.__cause__ or e
+                self._dispatch(
+                    run,
+                    ActionFailedEvent(
+                        action=frame.spec.name,
+                        event_type=frame.event.type_name(),
+                        event_id=frame.event.id,
+                        error_type=type(cause).__name__,
+                        message=str(cause),
+                        source_timestamp=run.timestamp,
+                    ),
+                )
+                continue
+            if outcome is None:
+                return False
+            live.frame = None
+            run.steps.pop(0)
+            run.wrote_sensory |= outcome.wrote_sensory
+            for event in outcome.events:
+                if isinstance(event, OutputEvent):
+                    outputs.append(event.output)
+                self._dispatch(run, event)
+
+    def _schedule(self, live: _LiveRun, timers: Timers) -> None:
+        """Make sure a timer brings the parked run back."""
+        now_ms = timers.now_ms()
+        delay = live.wake_delay_ms
+        live.wake_delay_ms = min(delay * 2, self._max_wake_ms)
+        frame = live.frame
+        if frame is not None:
+            now = time.monotonic()
+            for at in (frame.session.next_deadline(), frame.loop and frame.loop.next_timer_at()):
+                if at:
+                    delay = min(delay, max(1, int((at - now) * 1000) + 1))
+        wake_at = now_ms + delay
+        if live.wake_at_ms is None or wake_at < live.wake_at_ms or live.wake_at_ms <= now_ms:
+            timers.wake_at(wake_at)
+            live.wake_at_ms = wake_at
+        timers.at_end_of_input()
+
+    # -- inspection and shutdown --------------------------------------------------------------
 
     def memory_snapshot(self, memory_type: MemoryType) -> dict[str, Any]:
         """The current key's memory as nested dicts (for tests and debugging)."""
@@ -160,23 +358,44 @@ class OperatorCore:
             # The cache belongs to one key; never let reads leak into the next key's actions.
             tree.store.discard()
 
+    def seed_run(
+        self,
+        key: Hashable,
+        value: Any,
+        timestamp: int | None,
+        records: list[CallRecord],
+        timers: Timers,
+    ) -> None:
+        """Put ``key`` in the state a restore would find: the run of ``value`` parked in its first
+        action with ``records`` as that action's journal (for replay tests)."""
+        self.mailbox.enter()
+        meta = self._runs.meta()
+        if meta.active or meta.has_waiting or key in self._live:
+            raise OperatorStateError(f"key {key!r} is busy; seed a journal on an idle key")
+        run = self._new_run(meta.next_seq, value, timestamp).run
+        meta.next_seq += 1
+        meta.next_start = meta.next_seq
+        meta.active = True
+        journal = KeyedJournal(self._journal_state, restored=False)
+        for record in records:
+            journal.write(record)
+        journal.flush()
+        self._runs.save_run(run)
+        self._runs.save_meta(meta)
+        timers.wake_at(timers.now_ms())
+        timers.at_end_of_input()
+
+    def key_meta(self) -> KeyMeta:
+        """The current key's run bookkeeping."""
+        return self._runs.meta()
+
     def close(self) -> None:
         self.metrics.flush()
+        for live in self._live.values():
+            if live.frame is not None:
+                self.runner.discard(live.frame, clear_journal=False)
+        self._live.clear()
+        self.executor.shutdown()
         for ctx in self._contexts.values():
             ctx.close()
         self._resources.close()
-
-
-def _run_to_completion(spec: ActionSpec, coroutine: Coroutine[Any, Any, Any]) -> None:
-    """Drive an ``async def`` action that never suspends; refuse one that does."""
-    try:
-        awaited = coroutine.send(None)
-    except StopIteration:
-        return
-    coroutine.close()
-    raise UnsupportedAwaitError(
-        f"async action '{spec.name}' suspended on {awaited!r}; actions run on the Flink task "
-        "thread and cannot wait on outside awaitables (asyncio.sleep, network clients, ...). "
-        "Call blocking code directly from the action",
-        action=spec.name,
-    )

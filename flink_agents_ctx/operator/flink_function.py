@@ -5,13 +5,36 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pyflink.datastream import KeyedProcessFunction, RuntimeContext
+from pyflink.datastream import KeyedProcessFunction, RuntimeContext, TimeDomain
 
 from flink_agents_ctx.agent import Agent
 from flink_agents_ctx.backends.flink_state import FlinkKeyedState
 from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.operator._compat import input_timestamp
 from flink_agents_ctx.operator.core import OperatorCore
+
+# Fires only with the final watermark of a bounded input (Long.MAX_VALUE); one below it so
+# nothing downstream computes timestamp + 1 on it.
+END_OF_INPUT_MS = 2**63 - 2
+
+
+class _FlinkTimers:
+    """:class:`~flink_agents_ctx.backends.protocols.Timers` over one call's ``TimerService``."""
+
+    __slots__ = ("_service",)
+
+    def __init__(self, ctx: Any) -> None:
+        self._service = ctx.timer_service()
+
+    def now_ms(self) -> int:
+        return int(self._service.current_processing_time())
+
+    def wake_at(self, time_ms: int) -> None:
+        self._service.register_processing_time_timer(time_ms)
+
+    def at_end_of_input(self) -> None:
+        # Flink keeps one timer per key and timestamp, so registering it again is free.
+        self._service.register_event_time_timer(END_OF_INPUT_MS)
 
 
 class AgentFunction(KeyedProcessFunction):  # type: ignore[misc]
@@ -30,11 +53,19 @@ class AgentFunction(KeyedProcessFunction):  # type: ignore[misc]
             AgentConfig(self._config),
         )
 
+    def _get_core(self) -> OperatorCore:
+        if self._core is None:
+            raise RuntimeError("AgentFunction used before open()")
+        return self._core
+
     def process_element(self, value: Any, ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
-        core = self._core
-        if core is None:
-            raise RuntimeError("AgentFunction.process_element called before open()")
-        return core.process_input(ctx.get_current_key(), value, input_timestamp(ctx.timestamp()))
+        return self._get_core().process_input(
+            ctx.get_current_key(), value, input_timestamp(ctx.timestamp()), _FlinkTimers(ctx)
+        )
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterable[Any]:
+        end_of_input = ctx.time_domain() == TimeDomain.EVENT_TIME and timestamp >= END_OF_INPUT_MS
+        return self._get_core().on_timer(ctx.get_current_key(), _FlinkTimers(ctx), end_of_input)
 
     def close(self) -> None:
         if self._core is not None:

@@ -3,14 +3,17 @@
 ::
 
     h = AgentTestHarness(MyAgent())
-    assert h.run([("k", 0)]) == [2]
-    snap = h.snapshot()                      # everything a checkpoint would hold
+    assert h.run([("k", 0)]) == [2]          # send every input, then drain
+    h.send("k", 1)                           # returns outputs emitted so far; async actions may wait
+    snap = h.snapshot()                      # everything a checkpoint would hold, at any moment
     h2 = AgentTestHarness.restore(MyAgent(), snap)
-    assert h2.run([("k", 1)]) == [4]
+    assert h2.drain() == [4]                 # waiting actions start again and replay their journal
 """
 
 from __future__ import annotations
 
+import pickle
+import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +21,8 @@ from typing import Any
 from flink_agents_ctx.agent import Agent
 from flink_agents_ctx.backends.in_memory import InMemoryKeyedState, InMemoryMetricBackend
 from flink_agents_ctx.config import AgentConfig
+from flink_agents_ctx.durable.journal import JOURNAL_STATE
+from flink_agents_ctx.durable.records import CallRecord
 from flink_agents_ctx.operator.core import OperatorCore
 from flink_agents_ctx.types import MemoryType
 
@@ -26,9 +31,30 @@ __all__ = ["AgentTestHarness", "HarnessSnapshot"]
 
 @dataclass(frozen=True)
 class HarnessSnapshot:
-    """All keyed state of a harness, as bytes (what a checkpoint of the operator holds)."""
+    """All keyed state and timers of a harness, as bytes (what a checkpoint of the operator
+    holds)."""
 
     state: bytes
+    timers: bytes = b""
+
+
+class _Timers:
+    """In-memory timers of one key (processing time is the real monotonic clock)."""
+
+    __slots__ = ("_key", "_owner")
+
+    def __init__(self, owner: AgentTestHarness, key: Hashable) -> None:
+        self._owner = owner
+        self._key = key
+
+    def now_ms(self) -> int:
+        return int(time.monotonic() * 1000)
+
+    def wake_at(self, time_ms: int) -> None:
+        self._owner._wake.setdefault(self._key, set()).add(time_ms)
+
+    def at_end_of_input(self) -> None:
+        self._owner._end_of_input.add(self._key)
 
 
 class AgentTestHarness:
@@ -52,23 +78,117 @@ class AgentTestHarness:
         self.state = InMemoryKeyedState(clock)
         self.metrics = InMemoryMetricBackend()
         self._core = OperatorCore(agent.plan(), self.state, self.metrics, self.config)
+        self._wake: dict[Hashable, set[int]] = {}
+        self._end_of_input: set[Hashable] = set()
 
     def send(self, key: Hashable, value: Any, timestamp: int | None = None) -> list[Any]:
-        """Process one input of ``key`` as ``process_element`` would; return its outputs."""
+        """Process one input of ``key`` as ``process_element`` does: every action of its run
+        runs until it finishes or waits on an async call. Returns the outputs emitted meanwhile
+        (also those of other runs of ``key`` that could go on)."""
         self.state.set_current_key(key)
-        return self._core.process_input(key, value, timestamp)
+        return self._core.process_input(key, value, timestamp, _Timers(self, key))
 
-    def run(self, inputs: Iterable[tuple[Any, ...]]) -> list[Any]:
-        """Process ``(key, value)`` or ``(key, value, timestamp)`` inputs in order; return every
-        output in emission order."""
+    def drain(self, timeout_s: float = 30.0) -> list[Any]:
+        """Run timers and apply finished async calls until no run is left waiting; return the
+        outputs in emission order.
+
+        Raises:
+            TimeoutError: runs are still waiting after ``timeout_s`` (names the keys).
+        """
+        deadline = time.monotonic() + timeout_s
+        outputs: list[Any] = []
+        while True:
+            if self._fire_due(outputs):
+                continue
+            if not self._core.busy_keys and not self._wake:
+                self._end_of_input.clear()
+                return outputs
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                busy = sorted(map(repr, {*self._core.busy_keys, *self._wake}))
+                raise TimeoutError(
+                    f"runs of keys {', '.join(busy)} are still waiting after {timeout_s:g} s"
+                )
+            self._wait(remaining)
+
+    def poll(self, timeout_s: float = 0.05) -> list[Any]:
+        """Wait up to ``timeout_s`` for a finished call or a due timer, handle what is ready and
+        return the outputs (to observe a run between its steps)."""
+        outputs: list[Any] = []
+        if not self._fire_due(outputs):
+            self._wait(timeout_s)
+            self._fire_due(outputs)
+        return outputs
+
+    def _wait(self, timeout_s: float) -> None:
+        next_timer = min((min(t) for t in self._wake.values()), default=None)
+        if next_timer is not None:
+            timeout_s = min(timeout_s, max(0.0, next_timer / 1000 - time.monotonic()))
+        self._core.executor.wait(None, timeout_s)
+
+    def _fire_due(self, outputs: list[Any]) -> bool:
+        """Fire due timers and keys with finished calls (as a timer of theirs would)."""
+        now_ms = int(time.monotonic() * 1000)
+        due = [k for k, times in self._wake.items() if min(times) <= now_ms]
+        due += [k for k in self._core.executor.keys_with_completions() if k not in due]
+        for key in due:
+            times = self._wake.get(key, set())
+            times.difference_update({t for t in times if t <= now_ms})
+            if not times:
+                self._wake.pop(key, None)
+            self.state.set_current_key(key)
+            outputs.extend(self._core.on_timer(key, _Timers(self, key)))
+        return bool(due)
+
+    def run(self, inputs: Iterable[tuple[Any, ...]], timeout_s: float = 30.0) -> list[Any]:
+        """Send ``(key, value)`` or ``(key, value, timestamp)`` inputs in order, then drain;
+        return every output in emission order."""
         outputs: list[Any] = []
         for item in inputs:
             outputs.extend(self.send(*item))
+        outputs.extend(self.drain(timeout_s))
         return outputs
 
     def snapshot(self) -> HarnessSnapshot:
-        """Capture all keyed state."""
-        return HarnessSnapshot(self.state.snapshot())
+        """Capture all keyed state and timers; valid at any moment, also while actions wait."""
+        timers = pickle.dumps(({k: set(v) for k, v in self._wake.items()}, set(self._end_of_input)))
+        return HarnessSnapshot(self.state.snapshot(), timers)
+
+    def journal(self, key: Hashable) -> list[CallRecord]:
+        """The recorded calls of ``key``'s waiting action (empty when none waits), by index."""
+        self.state.set_current_key(key)
+        store = self.state.map_state(JOURNAL_STATE)
+        return sorted((CallRecord.from_state(v) for _, v in store.items()), key=lambda r: r.index)
+
+    def replay(
+        self,
+        key: Hashable,
+        value: Any,
+        records: Iterable[CallRecord],
+        timestamp: int | None = None,
+        timeout_s: float = 30.0,
+    ) -> list[Any]:
+        """Run ``value`` for an idle ``key`` as a restore would: its first action starts with
+        ``records`` as its journal, so recorded calls are answered without being made. Returns the
+        outputs once nothing waits."""
+        self.state.set_current_key(key)
+        self._core.seed_run(key, value, timestamp, list(records), _Timers(self, key))
+        return self.drain(timeout_s)
+
+    @property
+    def durable_calls(self) -> int:
+        """Durable calls made (not replayed) by this harness's operator."""
+        return self._core.runner.stats.calls
+
+    @property
+    def durable_replays(self) -> int:
+        """Durable calls answered from the journal."""
+        return self._core.runner.stats.replayed
+
+    @property
+    def journal_mismatches(self) -> int:
+        """Replays that did not match the journal (lenient mode)."""
+        return self._core.runner.stats.mismatches
 
     @classmethod
     def restore(
@@ -82,6 +202,9 @@ class AgentTestHarness:
         """A new harness (a new operator instance) continuing from ``snapshot``."""
         harness = cls(agent, config, clock=clock)
         harness.state.restore(snapshot.state)
+        if snapshot.timers:
+            wake, end_of_input = pickle.loads(snapshot.timers)
+            harness._wake, harness._end_of_input = wake, end_of_input
         return harness
 
     def short_term_memory(self, key: Hashable) -> dict[str, Any]:

@@ -98,6 +98,11 @@ def test_public_api_is_pinned() -> None:
             "MemoryType", "MemoryValueError", "MetricGroup", "MetricNameError", "OutputEvent",
             "ResourceContext", "ResourceType", "RunnerContext", "UnknownResourceError",
             "UnsupportedAwaitError", "action",
+            # durable execution
+            "ActionFailedEvent", "CallInfo", "DurableCallError", "DurableCallTimeoutError",
+            "DurableFunction", "DurableScopeError", "JournalEncodingError", "JournalMissError",
+            "NonCanonicalArgumentError", "NonDeterministicReplayError", "RetryPolicy",
+            "current_call", "durable",
         ]
     )  # fmt: skip
     for name in flink_agents_ctx.__all__:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import datetime
 from typing import Any
@@ -194,16 +195,22 @@ def test_async_action_without_suspension_runs() -> None:
     assert AgentTestHarness(single_action_agent(act)).run([("k", 21)]) == [42]
 
 
-def test_async_action_awaiting_outside_awaitables_is_refused() -> None:
-    class Suspends:
-        def __await__(self) -> Any:
-            yield "waiting on a socket"
-
+def test_async_action_waiting_on_what_nothing_completes_is_refused() -> None:
     async def act(event: InputEvent, ctx: RunnerContext) -> None:
-        await Suspends()
+        await asyncio.Event().wait()  # nothing in the action can ever set it
 
     cause = failure_of(AgentTestHarness(single_action_agent(act)), "k", 1)
     assert isinstance(cause, UnsupportedAwaitError)
+    assert "durable_execute_async" in str(cause)
+
+
+def test_async_action_needing_an_io_loop_is_refused() -> None:
+    async def act(event: InputEvent, ctx: RunnerContext) -> None:
+        await asyncio.get_running_loop().getaddrinfo("localhost", 80)
+
+    cause = failure_of(AgentTestHarness(single_action_agent(act)), "k", 1)
+    assert isinstance(cause, UnsupportedAwaitError)
+    assert "getaddrinfo" in str(cause)
 
 
 def test_send_event_from_a_worker_thread_is_refused() -> None:
@@ -360,10 +367,10 @@ def test_a_failing_state_write_at_commit_fails_that_action_only() -> None:
     state.set_current_key("k1")
     FlakyState.fail_next_put = True
     with pytest.raises(ActionExecutionError) as err:
-        core.process_input("k1", "k1-data", None)
+        core.process_input("k1", "k1-data", None, _NoTimers())
     assert isinstance(err.value.__cause__, OSError)
     state.set_current_key("k2")
-    assert core.process_input("k2", "k2-data", None) == ["k2-data"]
+    assert core.process_input("k2", "k2-data", None, _NoTimers()) == ["k2-data"]
     from flink_agents_ctx.types import MemoryType
 
     assert core.memory_snapshot(MemoryType.SHORT_TERM) == {"owner": "k2-data"}
@@ -409,3 +416,16 @@ def test_a_factory_returning_none_is_still_called_once() -> None:
     agent = single_action_agent(act).add_resource("nothing", ResourceType.TOOL, factory)
     AgentTestHarness(agent).run([("a", 1), ("b", 2)])
     assert calls == [1]
+
+
+class _NoTimers:
+    """Timers for runs that never wait (every action here is synchronous)."""
+
+    def now_ms(self) -> int:
+        return 0
+
+    def wake_at(self, time_ms: int) -> None:
+        raise AssertionError("a synchronous run registered a timer")
+
+    def at_end_of_input(self) -> None:
+        raise AssertionError("a synchronous run registered a timer")

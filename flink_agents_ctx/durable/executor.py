@@ -1,0 +1,151 @@
+"""Running durable calls: attempts with retries, and a worker pool whose results come back by key.
+
+Workers never touch agent state. A finished async call becomes a :class:`Completion` in an inbox
+keyed by the Flink key; the operator takes a key's completions on the task thread, when that key is
+current (in ``process_element`` or ``on_timer``), and applies them there.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from flink_agents_ctx.durable.options import (
+    CallInfo,
+    RetryPolicy,
+    reset_current_call,
+    set_current_call,
+)
+from flink_agents_ctx.mailbox import durable_scope
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one durable call ended. ``journal`` is False for ``BaseException``s that are not
+    ``Exception``s (KeyboardInterrupt, SystemExit): those are re-raised and never recorded."""
+
+    ok: bool
+    value: Any = None
+    error: BaseException | None = None
+    attempts: int = 1
+    journal: bool = True
+
+
+def run_attempts(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    function_id: str,
+    info: CallInfo,
+    retry: RetryPolicy,
+    deadline: float | None = None,
+    abandoned: Callable[[], bool] = lambda: False,
+) -> Outcome:
+    """Call ``fn`` until it returns or the retry policy gives up; never raises an ``Exception``."""
+    attempt = 0
+    while True:
+        attempt += 1
+        token = set_current_call(
+            CallInfo(info.idempotency_key, info.action, info.call_index, attempt)
+        )
+        try:
+            with durable_scope(function_id):
+                value = fn(*args, **kwargs)
+        except Exception as e:
+            if not retry.retries(e, attempt) or abandoned():
+                return Outcome(False, error=e, attempts=attempt)
+            delay = retry.delay_s(attempt)
+            if deadline is not None and time.monotonic() + delay >= deadline:
+                return Outcome(False, error=e, attempts=attempt)
+            time.sleep(delay)
+            continue
+        except BaseException as e:
+            return Outcome(False, error=e, attempts=attempt, journal=False)
+        finally:
+            reset_current_call(token)
+        return Outcome(True, value, attempts=attempt)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A finished async call, waiting for its key to become current."""
+
+    session: int
+    index: int
+    outcome: Outcome
+
+
+class CallExecutor:
+    """A worker pool for async durable calls plus the inbox their outcomes land in."""
+
+    def __init__(self, threads: int) -> None:
+        self._threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._inbox: dict[Hashable, list[Completion]] = {}
+        self._ready = threading.Condition()
+        self._closed = False
+
+    @property
+    def threads(self) -> int:
+        return self._threads
+
+    def _get_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="flink-agents-call")
+        return self._pool
+
+    def submit(self, key: Hashable, session: int, index: int, work: Callable[[], Outcome]) -> None:
+        """Run ``work`` on a worker; its outcome is delivered to ``key``'s inbox."""
+
+        def run() -> None:
+            try:
+                outcome = work()
+            except BaseException as e:  # run_attempts does not raise; this is a last resort
+                outcome = Outcome(False, error=e, journal=False)
+            with self._ready:
+                self._inbox.setdefault(key, []).append(Completion(session, index, outcome))
+                self._ready.notify_all()
+
+        self._get_pool().submit(run)
+
+    def run_blocking(self, work: Callable[[], Outcome], timeout_s: float) -> Outcome | None:
+        """Run ``work`` on a worker and wait up to ``timeout_s``; ``None`` when it timed out."""
+        future = self._get_pool().submit(work)
+        try:
+            return future.result(timeout_s)
+        except TimeoutError:
+            return None
+
+    def take(self, key: Hashable) -> list[Completion]:
+        """Remove and return the completions waiting for ``key``."""
+        with self._ready:
+            return self._inbox.pop(key, [])
+
+    def has_completions(self, key: Hashable) -> bool:
+        with self._ready:
+            return key in self._inbox
+
+    def keys_with_completions(self) -> list[Hashable]:
+        with self._ready:
+            return list(self._inbox)
+
+    def wait(self, key: Hashable | None, timeout_s: float) -> bool:
+        """Block until ``key`` (any key when ``None``) has a completion, or the timeout passes."""
+
+        def ready() -> bool:
+            return bool(self._inbox) if key is None else key in self._inbox
+
+        with self._ready:
+            return self._ready.wait_for(ready, timeout_s)
+
+    def shutdown(self) -> None:
+        """Stop accepting work; running calls are left to finish in the background."""
+        self._closed = True
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

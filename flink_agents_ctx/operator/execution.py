@@ -1,0 +1,152 @@
+"""Running one action execution (a step of a run) to its end or to its next suspension."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from flink_agents_ctx.agent import ActionSpec, AgentPlan
+from flink_agents_ctx.backends.protocols import MapStore
+from flink_agents_ctx.context.common import ActionFrame, ActionOutcome, BaseRunnerContext
+from flink_agents_ctx.durable.executor import CallExecutor
+from flink_agents_ctx.durable.journal import KeyedJournal
+from flink_agents_ctx.durable.session import CallScope, DurableSession, DurableStats
+from flink_agents_ctx.durable.step_loop import StepLoop
+from flink_agents_ctx.errors import ActionExecutionError, UnsupportedAwaitError
+from flink_agents_ctx.events import Event
+from flink_agents_ctx.mailbox import Mailbox
+from flink_agents_ctx.metrics.builtin import BuiltinMetrics
+from flink_agents_ctx.operator.runs import Run, Step
+from flink_agents_ctx.resources.registry import current_action_metric_group
+from flink_agents_ctx.types import ActionKind
+
+
+@dataclass(frozen=True)
+class DurableSettings:
+    job_id: str
+    mismatch_mode: str
+
+
+class ActionRunner:
+    """Builds frames for steps and drives them; commits or aborts what they did."""
+
+    def __init__(
+        self,
+        plan: AgentPlan,
+        contexts: dict[ActionKind, BaseRunnerContext],
+        journal_state: MapStore,
+        executor: CallExecutor,
+        mailbox: Mailbox,
+        metrics: BuiltinMetrics,
+        settings: DurableSettings,
+    ) -> None:
+        self._plan = plan
+        self._contexts = contexts
+        self._journal_state = journal_state
+        self._executor = executor
+        self._mailbox = mailbox
+        self._metrics = metrics
+        self._settings = settings
+        self.stats = DurableStats()
+
+    def new_frame(self, key: Hashable, run: Run, step: Step, restored: bool) -> ActionFrame:
+        """A frame for ``step``; ``restored`` means its journal may hold records to replay."""
+        spec = self._plan.by_name[step.action]
+        scope = CallScope(self._settings.job_id, key, run.seq, spec.name, step.index)
+        session = DurableSession(
+            journal=KeyedJournal(self._journal_state, restored),
+            scope=scope,
+            mode=self._settings.mismatch_mode,
+            executor=self._executor,
+            mailbox=self._mailbox,
+            stats=self.stats,
+        )
+        frame = ActionFrame(spec, step.event, key, run.timestamp, session)
+        if spec.is_async:
+            frame.loop = StepLoop(spec.name)  # type: ignore[abstract]  # I/O methods refuse at runtime
+            session.loop = frame.loop
+        return frame
+
+    def apply_completions(self, frame: ActionFrame, now: float) -> bool:
+        """Hand the frame the outcomes of its finished async calls; whether any arrived."""
+        completions = self._executor.take(frame.key)
+        session = frame.session
+        for completion in completions:
+            if completion.session == session.token:
+                session.apply(completion)
+        session.expire(now)
+        return bool(completions)
+
+    def drive(self, frame: ActionFrame) -> ActionOutcome | None:
+        """Run the frame until it finishes (its outcome) or waits (``None``).
+
+        Raises:
+            ActionExecutionError: the action raised; nothing it did was committed.
+        """
+        spec = frame.spec
+        ctx = self._contexts[spec.kind]
+        ctx.begin(frame)
+        token = current_action_metric_group.set(ctx.action_metric_group)
+        try:
+            if frame.loop is None:
+                spec.func(frame.event, ctx)
+            else:
+                if frame.task is None:
+                    frame.task = frame.loop.create_task(spec.func(frame.event, ctx))
+                frame.loop.run_ready()
+                if not frame.task.done():
+                    if not frame.session.waiting and frame.loop.next_timer_at() is None:
+                        raise UnsupportedAwaitError(
+                            f"async action '{spec.name}' is waiting on something that only "
+                            "another thread or an I/O loop could complete; await "
+                            "ctx.durable_execute_async(...) (or asyncio.sleep) instead",
+                            action=spec.name,
+                        )
+                    # Everything finished so far must be in the next checkpoint.
+                    frame.session.flush()
+                    ctx.park()
+                    return None
+                frame.task.result()
+            # Inside the try: a state write failing while the action commits must surface as
+            # this action's failure and leave no cached writes or events behind for the next key.
+            outcome = ctx.finish()
+        except BaseException as e:
+            ctx.abort()
+            self.discard(frame)
+            if not isinstance(e, Exception):
+                raise
+            raise _action_error(spec, frame.event, frame.key, e) from e
+        finally:
+            current_action_metric_group.reset(token)
+        self.discard(frame)
+        self._metrics.action_executed(spec.name)
+        return outcome
+
+    def discard(self, frame: ActionFrame, clear_journal: bool = True) -> None:
+        """The frame is over: drop its in-flight calls and loop, and (when its key is current)
+        its journal."""
+        if clear_journal:
+            frame.session.close()
+        else:
+            frame.session.abandon()
+        if frame.loop is not None:
+            if frame.task is not None and not frame.task.done():
+                frame.task.cancel()
+                frame.loop.run_ready()
+            frame.loop.close()
+
+    def spec(self, name: str) -> ActionSpec:
+        return self._plan.by_name[name]
+
+
+def _action_error(
+    spec: ActionSpec, event: Event, key: Hashable, e: BaseException
+) -> ActionExecutionError:
+    return ActionExecutionError(
+        f"action '{spec.name}' failed on event {event.type_name()} (id {event.id}) "
+        f"of key {key!r}: {type(e).__name__}: {str(e).rstrip('.')}. Nothing the action did "
+        "was committed.",
+        action=spec.name,
+        event_type=event.type_name(),
+        event_id=event.id,
+    )
