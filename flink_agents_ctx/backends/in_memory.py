@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any
 
 from flink_agents_ctx.backends.protocols import StateTtl
@@ -102,8 +102,9 @@ class InMemoryMapStore:
     def put(self, key: str, value: Any) -> None:
         self._owner._map(self._name)[key] = (pickle.dumps(value, protocol=5), self._expiry())
 
-    def put_all(self, items: Iterable[tuple[str, Any]]) -> None:
-        for key, value in items:
+    def put_all(self, items: Mapping[str, Any]) -> None:
+        # Flink's MapState.put_all takes a dict (it calls .items()); so does the fake.
+        for key, value in items.items():
             self.put(key, value)
 
     def remove(self, key: str) -> None:

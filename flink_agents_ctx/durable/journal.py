@@ -60,7 +60,7 @@ class KeyedJournal:
             self._state.remove(str(i))
         self._dropped.clear()
         if self._dirty:
-            self._state.put_all((str(i), r.to_state()) for i, r in self._dirty.items())
+            self._state.put_all({str(i): r.to_state() for i, r in self._dirty.items()})
             self._dirty.clear()
             self._persisted = True
 

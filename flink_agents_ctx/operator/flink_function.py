@@ -64,8 +64,12 @@ class AgentFunction(KeyedProcessFunction):  # type: ignore[misc]
         )
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterable[Any]:
+        if self._core is None:
+            # Flink may fire leftover wake-up timers after close() at the end of a bounded input;
+            # every run finished in the end-of-input timer before that, so there is nothing to do.
+            return []
         end_of_input = ctx.time_domain() == TimeDomain.EVENT_TIME and timestamp >= END_OF_INPUT_MS
-        return self._get_core().on_timer(ctx.get_current_key(), _FlinkTimers(ctx), end_of_input)
+        return self._core.on_timer(ctx.get_current_key(), _FlinkTimers(ctx), end_of_input)
 
     def close(self) -> None:
         if self._core is not None:

@@ -92,3 +92,17 @@ def test_quickstart_runs_with_and_without_an_activated_virtualenv() -> None:
 def test_readme_example_job_prints_what_it_says() -> None:
     result = run_job("readme_job.py", timeout_s=180)
     assert [line.split("> ")[-1] for line in result.stdout.splitlines()] == ["2", "4"]
+
+
+def test_async_actions_wait_per_key_and_finish_at_end_of_input(tmp_path: Path) -> None:
+    # Every input waits on a 50 ms call on a worker; the bounded input ends long before the calls
+    # do, so the outputs exist only if the end-of-input timer finished every parked run.
+    inputs = [["k", 5], ["k", 6], ["a", 3], ["b", 4], ["k", 7]]
+    lines = run_reference(tmp_path, "async-chain", inputs, {"num-async-threads": 2})
+    assert sorted(lines) == sorted(["100", "120", "60", "80", "140"])
+    k_lines = [line for line in lines if line in ("100", "120", "140")]
+    assert k_lines == ["100", "120", "140"]  # one run at a time per key, in input order
+
+
+def test_gather_of_async_calls_in_flink(tmp_path: Path) -> None:
+    assert run_reference(tmp_path, "gather", [["k", 1]]) == ["[10, 101, 2]"]

@@ -11,19 +11,34 @@ import asyncio
 import os
 import threading
 import time
-from collections import Counter
 from typing import Any
 
 from flink_agents_ctx import Agent, Event, InputEvent, OutputEvent, RunnerContext, action
 from tests.support.reference_agents import Middle
 
-CALLS: Counter[str] = Counter()
-_lock = threading.Lock()
+
+class _Calls:
+    """Real calls by name. ``list.append`` is atomic, so workers need no lock (a lock would also
+    keep the module from being shipped to a TaskManager)."""
+
+    def __init__(self) -> None:
+        self.made: list[str] = []
+
+    def add(self, name: str) -> None:
+        self.made.append(name)
+
+    def __getitem__(self, name: str) -> int:
+        return self.made.count(name)
+
+    def clear(self) -> None:
+        self.made.clear()
+
+
+CALLS = _Calls()
 
 
 def count(name: str, detail: Any = "") -> None:
-    with _lock:
-        CALLS[name] += 1
+    CALLS.add(name)
     path = os.environ.get("FLINK_AGENTS_CALL_LOG")
     if path:
         with open(path, "a") as f:  # one short append per call: atomic on POSIX
@@ -75,13 +90,18 @@ def boom(x: int) -> int:
     raise ValueError(f"no luck with {x}")
 
 
+def value_of(event: InputEvent) -> Any:
+    """The input, or its value when jobs send (key, value) pairs."""
+    return event.input[1] if isinstance(event.input, (tuple, list)) else event.input
+
+
 class AsyncChainAgent(Agent):
     """x -> await x*10 (50 ms) -> short-term tmp -> Middle -> Output(tmp * 2)."""
 
     @action(InputEvent)
     @staticmethod
     async def first(event: InputEvent, ctx: RunnerContext) -> None:
-        result = await ctx.durable_execute_async(slow_times_ten, event.input)
+        result = await ctx.durable_execute_async(slow_times_ten, value_of(event))
         ctx.short_term_memory.set("tmp", result)
         ctx.send_event(Middle(value=result))
 
@@ -97,7 +117,7 @@ class TwoCallsAgent(Agent):
     @action(InputEvent)
     @staticmethod
     async def chain(event: InputEvent, ctx: RunnerContext) -> None:
-        a = await ctx.durable_execute_async(plus_hundred, event.input)
+        a = await ctx.durable_execute_async(plus_hundred, value_of(event))
         b = await ctx.durable_execute_async(double, a)
         ctx.send_event(OutputEvent(output=b))
 
@@ -148,7 +168,7 @@ class GatherAgent(Agent):
     @action(InputEvent)
     @staticmethod
     async def fan_out(event: InputEvent, ctx: RunnerContext) -> None:
-        x = event.input
+        x = value_of(event)
         results = await asyncio.gather(
             ctx.durable_execute_async(slow_times_ten, x),
             ctx.durable_execute_async(plus_hundred, x),

@@ -14,11 +14,13 @@ import cloudpickle
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
+import tests.support.durable_agents as durable_agents
 import tests.support.reference_agents as agents
 from flink_agents_ctx import AgentsExecutionEnvironment
 
 # The TaskManager's interpreter does not have tests/ on its path: ship the agents by value.
 cloudpickle.register_pickle_by_value(agents)
+cloudpickle.register_pickle_by_value(durable_agents)
 
 
 def main() -> None:
@@ -40,6 +42,9 @@ def main() -> None:
         "reference": agents.ReferenceAgent,
         "sensory": agents.SensoryAgent,
         "ttl": agents.TtlAgent,
+        "async-chain": durable_agents.AsyncChainAgent,
+        "two-calls": durable_agents.TwoCallsAgent,
+        "gather": durable_agents.GatherAgent,
     }[agent_name]()
     out = (
         AgentsExecutionEnvironment.get_execution_environment(env, agent_config)

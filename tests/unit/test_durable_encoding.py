@@ -1,0 +1,107 @@
+"""Call identity and journal codecs: stable across processes, exact round trips."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flink_agents_ctx import JournalEncodingError, NonCanonicalArgumentError
+from flink_agents_ctx.durable.codec import JsonCodec
+from flink_agents_ctx.durable.identity import argument_digest, function_id
+
+ROOT = Path(__file__).resolve().parents[2]
+ARGS_SOURCE = "({'b', 'a', 'c', 'longer string'}, {'z': 1.5, 'y': [0.1, float('inf')]}, 2**70)"
+
+
+def test_digest_is_equal_across_python_processes() -> None:
+    code = (
+        "from flink_agents_ctx.durable.identity import argument_digest\n"
+        f"print(argument_digest({ARGS_SOURCE}, {{'k': frozenset({{3, 1, 2}})}}))"
+    )
+    digests = set()
+    for seed in ("1", "2", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=True,
+        )
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
+    assert digests == {argument_digest(eval(ARGS_SOURCE), {"k": frozenset({3, 1, 2})})}
+
+
+def test_digest_tells_types_and_keyword_names_apart() -> None:
+    assert argument_digest((1,), {}) != argument_digest((1.0,), {})
+    assert argument_digest(([1],), {}) != argument_digest(((1,),), {})
+    assert argument_digest((), {"a": 1}) != argument_digest((), {"b": 1})
+    assert argument_digest((), {"a": 1, "b": 2}) == argument_digest((), {"b": 2, "a": 1})
+
+
+def test_arguments_without_canonical_encoding_are_refused_with_the_path() -> None:
+    with pytest.raises(NonCanonicalArgumentError) as err:
+        argument_digest(({"client": object()},), {})
+    assert err.value.path == "args[0]['client']"
+    assert "call_id" in str(err.value)
+
+
+class _Client:
+    def fetch(self) -> None: ...
+
+
+class _Other:
+    def fetch(self) -> None: ...
+
+
+def test_function_ids_do_not_collide_for_lambdas_and_bound_methods() -> None:
+    first, second = (lambda: 1), (lambda: 2)
+    assert function_id(first) != function_id(second)
+    assert function_id(_Client().fetch) != function_id(_Other().fetch)
+    assert function_id(_Client().fetch) == function_id(_Client().fetch)
+    assert function_id(functools.partial(max, 1)).startswith("partial(")
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    text: str
+    tokens: int
+    tags: tuple[str, ...]
+
+
+def test_json_codec_round_trips_exactly() -> None:
+    value = {
+        "bytes": b"\x00\xff",
+        "big": 2**100,
+        "floats": [0.1, -0.0, float("inf")],
+        "nested": {(1, 2): {"set": {1, 2}, "frozen": frozenset({"a"})}},
+        "reply": Reply("hi", 3, ("x",)),
+        "color": Color.RED,
+        "none": None,
+    }
+    codec = JsonCodec()
+    back = codec.decode(codec.encode(value))
+    assert back == value
+    assert type(back["bytes"]) is bytes and type(back["reply"]) is Reply
+    assert type(back["nested"][(1, 2)]["frozen"]) is frozenset
+    assert math.isnan(codec.decode(codec.encode(float("nan"))))
+
+
+def test_json_codec_refuses_what_it_cannot_rebuild() -> None:
+    with pytest.raises(JournalEncodingError) as err:
+        JsonCodec().encode({"handle": object()})
+    assert err.value.path == "result['handle']"
