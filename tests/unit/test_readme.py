@@ -17,3 +17,14 @@ def test_harness_example_runs() -> None:
     definitions = agent_block.split("env = ")[0]
     namespace: dict[str, object] = {}
     exec(compile(definitions + harness_block, "README.md", "exec"), namespace)
+
+
+def test_durable_call_example_runs() -> None:
+    agent_block, _, durable_block = python_blocks()[:3]
+    namespace: dict[str, object] = {}
+    exec(compile(agent_block.split("env = ")[0] + durable_block, "README.md", "exec"), namespace)
+    from flink_agents_ctx import Agent, InputEvent
+    from flink_agents_ctx.testing import AgentTestHarness
+
+    agent = Agent().add_action("pay", [InputEvent], namespace["pay"])  # type: ignore[arg-type]
+    assert AgentTestHarness(agent).run([("order-1", "order-1")]) == [1200]

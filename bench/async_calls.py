@@ -1,0 +1,117 @@
+"""Async durable calls: 100 keys x 10 inputs, each action awaits one 50 ms call.
+
+Runs on a local mini-cluster in thread mode (parallelism 1), in one process:
+  (a) async: ``await ctx.durable_execute_async(call)`` -- other keys go on while a key waits;
+  (b) sync:  ``ctx.durable_execute(call)`` -- the task thread waits for every call.
+Prints wall time from the first input to the last output, the ideal for (a),
+``inputs x 0.05 s / num-async-threads``, and the ratios.
+
+usage: ./dev bench async_calls [--keys K] [--per-key N] [--threads T] [--call-ms MS] [--skip-sync]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from flink_agents_ctx import (
+    Agent,
+    AgentsExecutionEnvironment,
+    InputEvent,
+    OutputEvent,
+    RunnerContext,
+)
+
+CALL_S = 0.05
+
+
+def slow_call(x: int) -> int:
+    time.sleep(CALL_S)
+    return x
+
+
+async def async_action(event: InputEvent, ctx: RunnerContext) -> None:
+    ctx.send_event(OutputEvent(output=await ctx.durable_execute_async(slow_call, event.input)))
+
+
+def sync_action(event: InputEvent, ctx: RunnerContext) -> None:
+    ctx.send_event(OutputEvent(output=ctx.durable_execute(slow_call, event.input)))
+
+
+class Stamp:
+    """Writes the time of the first and the last of ``expected`` records to a file."""
+
+    def __init__(self, path: str, expected: int) -> None:
+        self.path, self.expected, self.seen, self.first = path, expected, 0, 0.0
+
+    def __call__(self, value: Any) -> Any:
+        self.seen += 1
+        if self.seen == 1:
+            self.first = time.time()
+        if self.seen == self.expected:
+            Path(self.path).write_text(json.dumps([self.first, time.time()]))
+        return value
+
+
+def run(kind: str, keys: int, per_key: int, threads: int, work: Path) -> float:
+    from pyflink.common import Types, WatermarkStrategy
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.datastream.connectors.number_seq import NumberSequenceSource
+
+    inputs = keys * per_key
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    agents_env = AgentsExecutionEnvironment.get_execution_environment(
+        env, {"num-async-threads": threads}
+    )
+    started = work / f"{kind}-start.json"
+    numbers = env.from_source(
+        NumberSequenceSource(0, inputs - 1), WatermarkStrategy.no_watermarks(), "numbers"
+    ).map(Stamp(str(started), 1), output_type=Types.LONG())
+    func = async_action if kind == "async" else sync_action
+    agent = Agent().add_action("call", [InputEvent], func)
+    out = (
+        agents_env.from_datastream(numbers, lambda n: n % keys)
+        .apply(agent)
+        .to_datastream(output_type=Types.LONG())
+    )
+    ended = work / f"{kind}-end.json"
+    out.map(Stamp(str(ended), inputs), output_type=Types.LONG()).filter(lambda v: False).print()
+    env.execute(f"async-calls-{kind}")
+    first_in = json.loads(started.read_text())[0]
+    last_out = json.loads(ended.read_text())[1]
+    return last_out - first_in
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=100)
+    parser.add_argument("--per-key", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--skip-sync", action="store_true")
+    args = parser.parse_args()
+    inputs = args.keys * args.per_key
+    ideal = inputs * CALL_S / args.threads
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        wall_async = run("async", args.keys, args.per_key, args.threads, work)
+        wall_sync = None if args.skip_sync else run("sync", args.keys, args.per_key, 1, work)
+    print(
+        f"inputs: {inputs} ({args.keys} keys x {args.per_key}), call: {CALL_S * 1000:.0f} ms, "
+        f"num-async-threads: {args.threads}"
+    )
+    print(f"ideal (inputs x call / threads): {ideal:.2f} s")
+    print(f"async durable_execute_async:     {wall_async:.2f} s  ({wall_async / ideal:.2f}x ideal)")
+    if wall_sync is not None:
+        print(
+            f"sync durable_execute:            {wall_sync:.2f} s  "
+            f"(async is {wall_sync / wall_async:.1f}x faster)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The agent of the mini-cluster recovery tests.
+
+Input n (key n % 5): await ``work(n)`` (20 ms, returns 10 n), keep a per-key count and total in
+short-term memory, emit "n:10n:count:total". For the input ``test.fail-at`` the action also awaits
+``hold_until_checkpoint``: on the first attempt it waits until a checkpoint completes while the action
+is parked (so the checkpoint holds the journal with ``work`` finished) and tells the action to fail;
+after the restore it returns at once. Every real call appends a line to ``test.call-log``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import time
+
+from flink_agents_ctx import Agent, InputEvent, OutputEvent, RunnerContext, action, current_call
+
+
+def _log(path: str, line: str) -> None:
+    with open(path, "a") as f:
+        f.write(line + "\n")
+
+
+def work(n: int, log: str) -> int:
+    time.sleep(0.02)
+    _log(log, f"work {n} {current_call().idempotency_key}")
+    return n * 10
+
+
+def _completed_checkpoints(checkpoint_dir: str) -> set[str]:
+    return set(glob.glob(os.path.join(checkpoint_dir, "*", "chk-*", "_metadata")))
+
+
+def hold_until_checkpoint(marker: str, checkpoint_dir: str, log: str) -> str:
+    if os.path.exists(marker):
+        return "go on"
+    with open(marker, "w") as f:
+        f.write("failed once\n")
+    before = _completed_checkpoints(checkpoint_dir)
+    deadline = time.monotonic() + 60
+    while not _completed_checkpoints(checkpoint_dir) - before:
+        if time.monotonic() > deadline:
+            raise TimeoutError("no checkpoint completed while the action was parked")
+        time.sleep(0.05)
+    time.sleep(0.5)  # let the JobManager register the checkpoint as completed
+    _log(log, "failing after a checkpoint")
+    return "fail now"
+
+
+class RecoveryAgent(Agent):
+    @action(InputEvent)
+    @staticmethod
+    async def handle(event: InputEvent, ctx: RunnerContext) -> None:
+        n = event.input
+        log = ctx.config.get_str("test.call-log") or os.devnull
+        value = await ctx.durable_execute_async(work, n, log)
+        if n == ctx.config.get_int("test.fail-at"):
+            marker = ctx.config.get_str("test.marker") or ""
+            checkpoints = ctx.config.get_str("test.checkpoint-dir") or ""
+            verdict = await ctx.durable_execute_async(
+                hold_until_checkpoint, marker, checkpoints, log
+            )
+            if verdict == "fail now":
+                raise RuntimeError(f"injected failure at input {n}")
+        memory = ctx.short_term_memory
+        count = (memory.get("count") or 0) + 1
+        total = (memory.get("total") or 0) + value
+        memory.set("count", count)
+        memory.set("total", total)
+        ctx.send_event(OutputEvent(output=f"{n}:{value}:{count}:{total}"))
+
+
+def expected_lines(n_inputs: int, keys: int = 5) -> list[str]:
+    lines = []
+    for n in range(n_inputs):
+        same_key = range(n % keys, n + 1, keys)
+        lines.append(f"{n}:{n * 10}:{len(same_key)}:{sum(10 * m for m in same_key)}")
+    return lines
