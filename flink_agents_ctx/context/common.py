@@ -64,6 +64,12 @@ class ActionFrame:
     loop: StepLoop | None = None
     task: asyncio.Task[Any] | None = None
 
+    def next_due(self) -> float | None:
+        """Monotonic time of the frame's earliest call timeout or loop timer, if any."""
+        times = [self.session.next_deadline(), self.loop and self.loop.next_timer_at()]
+        due = [t for t in times if t]
+        return min(due) if due else None
+
 
 @dataclass(frozen=True)
 class ActionOutcome:

@@ -138,7 +138,7 @@ class DurableSession:
         record = self._match(call)
         if record is not None and record.status is not CallStatus.PENDING:
             return self._replay(record)
-        work = self._work(call, record, [False])
+        work = self._work(call, record, [False], self._deadline(call))
         if call.options.timeout_s is None:
             outcome = work()
         else:
@@ -168,10 +168,8 @@ class DurableSession:
                 future.set_exception(e)
             return future
         abandoned = [False]
-        work = self._work(call, record, abandoned)
-        deadline = None
-        if call.options.timeout_s is not None:
-            deadline = time.monotonic() + call.options.timeout_s
+        deadline = self._deadline(call)
+        work = self._work(call, record, abandoned, deadline)
         flight = _InFlight(call, future, deadline, abandoned)
         self._inflight[call.index] = flight
         # A checkpoint taken while the call runs keeps this: on restore the reconciler decides.
@@ -230,12 +228,13 @@ class DurableSession:
         return None
 
     def _work(
-        self, call: _Call, record: CallRecord | None, abandoned: list[bool]
+        self,
+        call: _Call,
+        record: CallRecord | None,
+        abandoned: list[bool],
+        deadline: float | None,
     ) -> Callable[[], Outcome]:
         info = CallInfo(self.scope.idempotency_key(call.index), self.scope.action, call.index, 1)
-        deadline = None
-        if call.options.timeout_s is not None:
-            deadline = time.monotonic() + call.options.timeout_s
         if record is not None and call.options.reconciler is not None:
             _log.info(
                 "action %s: call %d (%s) started before the restore and has no outcome; asking "
@@ -281,6 +280,11 @@ class DurableSession:
             )
 
         return work
+
+    @staticmethod
+    def _deadline(call: _Call) -> float | None:
+        timeout = call.options.timeout_s
+        return None if timeout is None else time.monotonic() + timeout
 
     # -- outcomes ----------------------------------------------------------------------------
 

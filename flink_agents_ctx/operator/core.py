@@ -193,12 +193,8 @@ class OperatorCore:
     def _wait_s(self, key: Hashable) -> float:
         live = self._live.get(key)
         frame = live.frame if live is not None else None
-        wait = 0.05
-        if frame is not None:
-            for at in (frame.session.next_deadline(), frame.loop and frame.loop.next_timer_at()):
-                if at:
-                    wait = min(wait, max(0.0, at - time.monotonic()))
-        return wait
+        due = frame.next_due() if frame is not None else None
+        return 0.05 if due is None else min(0.05, max(0.0, due - time.monotonic()))
 
     # -- scheduling runs ---------------------------------------------------------------------
 
@@ -211,6 +207,7 @@ class OperatorCore:
     ) -> None:
         runs = self._runs
         meta = runs.meta()
+        before = meta.to_state()
         start: tuple[int, Any, int | None] | None = None
         if arrival is not None:
             seq = meta.next_seq
@@ -252,7 +249,8 @@ class OperatorCore:
             meta.active = True
             self._schedule(live, timers)
             break
-        runs.save_meta(meta)
+        if meta.to_state() != before:
+            runs.save_meta(meta)
 
     def _new_run(self, seq: int, value: Any, timestamp: int | None) -> _LiveRun:
         run = Run(seq, timestamp)
@@ -334,12 +332,9 @@ class OperatorCore:
         now_ms = timers.now_ms()
         delay = live.wake_delay_ms
         live.wake_delay_ms = min(delay * 2, self._max_wake_ms)
-        frame = live.frame
-        if frame is not None:
-            now = time.monotonic()
-            for at in (frame.session.next_deadline(), frame.loop and frame.loop.next_timer_at()):
-                if at:
-                    delay = min(delay, max(1, int((at - now) * 1000) + 1))
+        due = live.frame.next_due() if live.frame is not None else None
+        if due is not None:
+            delay = min(delay, max(1, int((due - time.monotonic()) * 1000) + 1))
         wake_at = now_ms + delay
         if live.wake_at_ms is None or wake_at < live.wake_at_ms or live.wake_at_ms <= now_ms:
             timers.wake_at(wake_at)
