@@ -12,7 +12,7 @@ from pyflink.common import Time, Types
 from pyflink.datastream import RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
-from flink_agents_ctx.backends.protocols import MapStore, StateTtl, ValueStore
+from flink_agents_ctx.backends.protocols import KeySwitch, MapStore, StateTtl, ValueStore
 
 
 def _ttl_config(ttl: StateTtl) -> StateTtlConfig:
@@ -44,3 +44,27 @@ class FlinkKeyedState:
     def value_state(self, name: str) -> ValueStore:
         state: Any = self._rc.get_state(ValueStateDescriptor(name, Types.PICKLED_BYTE_ARRAY()))
         return state  # type: ignore[no-any-return]
+
+    def key_switch(self) -> KeySwitch | None:
+        # Thread mode: the runtime context holds the operator's Java keyed state backend. Its
+        # current key also scopes the timer service. Process mode has no such handle (state goes
+        # through the Beam runner keyed by the element), so there is no switching there.
+        backend = getattr(self._rc, "get_keyed_state_backend", lambda: None)()
+        java_backend = getattr(backend, "_keyed_state_backend", None)
+        return None if java_backend is None else _JavaKeySwitch(java_backend)
+
+
+class _JavaKeySwitch:
+    """Switches keys on the Java keyed state backend. Handles are the Java key objects as pemja
+    hands them over (opaque), so the key's type and serializer never go through Python."""
+
+    __slots__ = ("_backend",)
+
+    def __init__(self, java_backend: Any) -> None:
+        self._backend = java_backend
+
+    def current(self) -> object:
+        return self._backend.getCurrentKey()
+
+    def switch_to(self, handle: object) -> None:
+        self._backend.setCurrentKey(handle)

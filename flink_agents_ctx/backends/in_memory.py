@@ -35,6 +35,15 @@ class InMemoryKeyedState:
     def now_ms(self) -> float:
         return self._clock() * 1000.0
 
+    def key_switch(self) -> InMemoryKeyedState:
+        return self
+
+    def current(self) -> object:
+        return self.current_key
+
+    def switch_to(self, handle: object) -> None:
+        self.current_key = handle
+
     def map_state(self, name: str, ttl: StateTtl | None = None) -> InMemoryMapStore:
         self._maps.setdefault(name, {})
         self._ttl[name] = ttl

@@ -37,11 +37,26 @@ class StateTtl:
     visibility: str = "NeverReturnExpired"
 
 
+class KeySwitch(Protocol):
+    """Moves the current key (of every state and of the timers) to another key of this operator
+    instance, inside one callback; the callback must switch back before it returns."""
+
+    def current(self) -> object:
+        """An opaque handle of the current key, valid for :meth:`switch_to` later on."""
+        ...
+
+    def switch_to(self, handle: object) -> None: ...
+
+
 class KeyedStateBackend(Protocol):
     """Creates keyed states; each is scoped to the current key by the runtime."""
 
     def map_state(self, name: str, ttl: StateTtl | None = None) -> MapStore: ...
     def value_state(self, name: str) -> ValueStore: ...
+
+    def key_switch(self) -> KeySwitch | None:
+        """How to reach other keys from a callback, or ``None`` where the runtime cannot."""
+        ...
 
 
 class Timers(Protocol):

@@ -83,6 +83,8 @@ class _LiveRun:
     restored: bool = False
     wake_at_ms: int | None = None
     wake_delay_ms: int = 1
+    # The key's handle for the state backend's key switch (taken when the run first parks).
+    handle: object = None
 
 
 class OperatorCore:
@@ -131,6 +133,7 @@ class OperatorCore:
                 contexts[spec.kind] = factories[spec.kind](services)
         self._contexts = contexts
         self._runs = KeyRuns(state)
+        self._switch = state.key_switch()
         self._journal_state = state.map_state(JOURNAL_STATE)
         self._max_wake_ms = config.get(ASYNC_MAX_WAKE_INTERVAL_MS) or 20
         self.runner = ActionRunner(
@@ -166,8 +169,9 @@ class OperatorCore:
         return outputs
 
     def on_timer(self, key: Hashable, timers: Timers, end_of_input: bool = False) -> list[Any]:
-        """A timer of ``key`` fired: go on with its run. At the end of input, wait for the key's
-        runs (and waiting inputs) to finish before returning."""
+        """A timer of ``key`` fired: go on with its run, and with every other parked run whose
+        call finished meanwhile. At the end of input, return only when every parked run this
+        instance knows of (and every input waiting behind it) has finished."""
         self.mailbox.enter()
         outputs: list[Any] = []
         live = self._live.get(key)
@@ -175,9 +179,12 @@ class OperatorCore:
             live.wake_at_ms = None
         try:
             self._advance(key, timers, outputs, None)
-            while end_of_input and self.is_busy(key):
-                self.executor.wait(key, self._wait_s(key))
-                self._advance(key, timers, outputs, None)
+            if self._switch is not None:
+                self._serve_parked(timers, outputs, drain=end_of_input)
+            else:
+                while end_of_input and self.is_busy(key):
+                    self.executor.wait(key, self._wait_s([self._live[key]]))
+                    self._advance(key, timers, outputs, None)
         finally:
             self.metrics.maybe_flush()
         return outputs
@@ -190,11 +197,53 @@ class OperatorCore:
     def busy_keys(self) -> list[Hashable]:
         return list(self._live)
 
-    def _wait_s(self, key: Hashable) -> float:
-        live = self._live.get(key)
-        frame = live.frame if live is not None else None
-        due = frame.next_due() if frame is not None else None
-        return 0.05 if due is None else min(0.05, max(0.0, due - time.monotonic()))
+    def _serve_parked(self, timers: Timers, outputs: list[Any], drain: bool) -> None:
+        """Advance the parked runs of other keys from inside this callback: those with finished
+        calls, and with ``drain`` every one of them until all have finished."""
+        switch = self._switch
+        assert switch is not None
+        home: object = None
+        try:
+            while True:
+                ready = self._ready_keys(due_too=drain)
+                for key in ready:
+                    live = self._live.get(key)
+                    if live is None or live.handle is None:
+                        continue
+                    if home is None:
+                        home = switch.current()
+                    switch.switch_to(live.handle)
+                    self._advance(key, timers, outputs, None)
+                if not drain:
+                    return
+                parked = [live for live in self._live.values() if live.handle is not None]
+                if not parked:
+                    return
+                if not ready:
+                    self.executor.wait(None, self._wait_s(parked))
+        finally:
+            if home is not None:
+                switch.switch_to(home)
+
+    def _ready_keys(self, due_too: bool) -> list[Hashable]:
+        """Parked keys with finished calls (and, with ``due_too``, with a due timeout or sleep)."""
+        ready = self.executor.keys_with_completions()
+        if due_too:
+            now = time.monotonic()
+            for key, live in self._live.items():
+                due = live.frame.next_due() if live.frame is not None else None
+                if due is not None and due <= now and key not in ready:
+                    ready.append(key)
+        return ready
+
+    @staticmethod
+    def _wait_s(parked: list[_LiveRun]) -> float:
+        dues = [
+            due
+            for live in parked
+            if live.frame is not None and (due := live.frame.next_due()) is not None
+        ]
+        return 0.05 if not dues else min(0.05, max(0.0, min(dues) - time.monotonic()))
 
     # -- scheduling runs ---------------------------------------------------------------------
 
@@ -247,6 +296,8 @@ class OperatorCore:
                 continue
             runs.save_run(live.run)
             meta.active = True
+            if live.handle is None and self._switch is not None:
+                live.handle = self._switch.current()
             self._schedule(live, timers)
             break
         if meta.to_state() != before:

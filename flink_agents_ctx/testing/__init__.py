@@ -39,22 +39,21 @@ class HarnessSnapshot:
 
 
 class _Timers:
-    """In-memory timers of one key (processing time is the real monotonic clock)."""
+    """In-memory timers of the state's current key (processing time is the monotonic clock)."""
 
-    __slots__ = ("_key", "_owner")
+    __slots__ = ("_owner",)
 
-    def __init__(self, owner: AgentTestHarness, key: Hashable) -> None:
+    def __init__(self, owner: AgentTestHarness) -> None:
         self._owner = owner
-        self._key = key
 
     def now_ms(self) -> int:
         return int(time.monotonic() * 1000)
 
     def wake_at(self, time_ms: int) -> None:
-        self._owner._wake.setdefault(self._key, set()).add(time_ms)
+        self._owner._wake.setdefault(self._owner.state.current_key, set()).add(time_ms)
 
     def at_end_of_input(self) -> None:
-        self._owner._end_of_input.add(self._key)
+        self._owner._end_of_input.add(self._owner.state.current_key)
 
 
 class AgentTestHarness:
@@ -80,13 +79,14 @@ class AgentTestHarness:
         self._core = OperatorCore(agent.plan(), self.state, self.metrics, self.config)
         self._wake: dict[Hashable, set[int]] = {}
         self._end_of_input: set[Hashable] = set()
+        self._timers = _Timers(self)
 
     def send(self, key: Hashable, value: Any, timestamp: int | None = None) -> list[Any]:
         """Process one input of ``key`` as ``process_element`` does: every action of its run
         runs until it finishes or waits on an async call. Returns the outputs emitted meanwhile
         (also those of other runs of ``key`` that could go on)."""
         self.state.set_current_key(key)
-        return self._core.process_input(key, value, timestamp, _Timers(self, key))
+        return self._core.process_input(key, value, timestamp, self._timers)
 
     def drain(self, timeout_s: float = 30.0) -> list[Any]:
         """Run timers and apply finished async calls until no run is left waiting; return the
@@ -110,6 +110,23 @@ class AgentTestHarness:
                     f"runs of keys {', '.join(busy)} are still waiting after {timeout_s:g} s"
                 )
             self._wait(remaining)
+
+    def end_input(self) -> list[Any]:
+        """End the input as a bounded Flink source does: fire the end-of-input timers, which
+        return once every waiting run has finished (without a time limit, as in Flink), and drop
+        the processing-time timers left over. Returns the outputs in emission order."""
+        outputs: list[Any] = []
+        for key in list(self._end_of_input):
+            self.state.set_current_key(key)
+            outputs.extend(self._core.on_timer(key, self._timers, end_of_input=True))
+        self._end_of_input.clear()
+        self._wake.clear()
+        return outputs
+
+    @property
+    def busy_keys(self) -> list[Hashable]:
+        """Keys whose run is waiting on an async call."""
+        return self._core.busy_keys
 
     def poll(self, timeout_s: float = 0.05) -> list[Any]:
         """Wait up to ``timeout_s`` for a finished call or a due timer, handle what is ready and
@@ -137,7 +154,7 @@ class AgentTestHarness:
             if not times:
                 self._wake.pop(key, None)
             self.state.set_current_key(key)
-            outputs.extend(self._core.on_timer(key, _Timers(self, key)))
+            outputs.extend(self._core.on_timer(key, self._timers))
         return bool(due)
 
     def run(self, inputs: Iterable[tuple[Any, ...]], timeout_s: float = 30.0) -> list[Any]:
@@ -172,7 +189,7 @@ class AgentTestHarness:
         ``records`` as its journal, so recorded calls are answered without being made. Returns the
         outputs once nothing waits."""
         self.state.set_current_key(key)
-        self._core.seed_run(key, value, timestamp, list(records), _Timers(self, key))
+        self._core.seed_run(key, value, timestamp, list(records), self._timers)
         return self.drain(timeout_s)
 
     @property

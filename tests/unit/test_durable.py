@@ -245,6 +245,31 @@ def test_gather_runs_calls_together_and_journals_them_in_call_order() -> None:
     assert CALLS["a"] == CALLS["b"] == CALLS["c"] == 1
 
 
+def test_end_of_input_finishes_every_key_together() -> None:
+    second_calls = threading.Barrier(3, timeout=10)
+
+    def call(x: int) -> int:
+        count("call", x)
+        if x >= 10:
+            # Only passes if the second calls of all three keys run at the same time: a drain
+            # that finished one key after the other would break the barrier.
+            second_calls.wait()
+        return x
+
+    async def act(event: InputEvent, ctx: RunnerContext) -> None:
+        ctx.send_event(OutputEvent(output=await ctx.durable_execute_async(call, event.input)))
+
+    h = AgentTestHarness(one_action(act), {"num-async-threads": 3})
+    outputs = []
+    for key in range(3):
+        outputs += h.send(key, key)
+        outputs += h.send(key, key + 10)  # waits behind the key's first input
+    outputs += h.end_input()
+    assert sorted(outputs) == [0, 1, 2, 10, 11, 12]
+    assert CALLS["call"] == 6
+    assert h.busy_keys == []
+
+
 def test_gather_wall_time_is_about_one_call() -> None:
     h = AgentTestHarness(GatherAgent(), {"num-async-threads": 3})
     assert h.run([("k", 1)]) == [[10, 101, 2]]

@@ -36,6 +36,9 @@ def main() -> None:
     out_dir, checkpoint_dir, n, fail_at, call_log, marker = sys.argv[1:7]
     restore = sys.argv[7] if len(sys.argv) > 7 else None
     conf = Configuration()
+    # The throttling map is created before the agent environment sets its default, so say it
+    # here: in process mode it would run in bundles and hand the agent all input at once.
+    conf.set_string("python.execution-mode", "thread")
     conf.set_string("execution.checkpointing.interval", "1 s")
     conf.set_string("execution.checkpointing.dir", Path(checkpoint_dir).as_uri())
     conf.set_string(
