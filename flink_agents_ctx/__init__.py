@@ -54,6 +54,7 @@ from flink_agents_ctx.resources.registry import ResourceContext
 from flink_agents_ctx.types import MemoryRef, MemoryType, ResourceType
 
 if TYPE_CHECKING:
+    from flink_agents_ctx.operator._compat import stop_with_savepoint, trigger_savepoint
     from flink_agents_ctx.operator.pipeline import AgentsExecutionEnvironment
 
 __all__ = [
@@ -99,6 +100,8 @@ __all__ = [
     "action",
     "current_call",
     "durable",
+    "stop_with_savepoint",
+    "trigger_savepoint",
 ]
 
 
@@ -107,4 +110,8 @@ def __getattr__(name: str) -> Any:
         from flink_agents_ctx.operator.pipeline import AgentsExecutionEnvironment
 
         return AgentsExecutionEnvironment
+    if name in ("stop_with_savepoint", "trigger_savepoint"):
+        from flink_agents_ctx.operator import _compat
+
+        return getattr(_compat, name)
     raise AttributeError(f"module 'flink_agents_ctx' has no attribute {name!r}")

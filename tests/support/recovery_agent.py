@@ -4,7 +4,8 @@ Input n (key n % 5): await ``work(n)`` (20 ms, returns 10 n), keep a per-key cou
 short-term memory, emit "n:10n:count:total". For the input ``test.fail-at`` the action also awaits
 ``hold_until_checkpoint``: on the first attempt it waits until a checkpoint completes while the action
 is parked (so the checkpoint holds the journal with ``work`` finished) and tells the action to fail;
-after the restore it returns at once. Every real call appends a line to ``test.call-log``.
+after the restore it returns at once. Every real call of ``work`` appends
+"work n idempotency-key unix-time" to ``test.call-log``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _log(path: str, line: str) -> None:
 
 def work(n: int, log: str) -> int:
     time.sleep(0.02)
-    _log(log, f"work {n} {current_call().idempotency_key}")
+    _log(log, f"work {n} {current_call().idempotency_key} {time.time():.3f}")
     return n * 10
 
 

@@ -103,6 +103,8 @@ def test_public_api_is_pinned() -> None:
             "DurableFunction", "DurableScopeError", "JournalEncodingError", "JournalMissError",
             "NonCanonicalArgumentError", "NonDeterministicReplayError", "RetryPolicy",
             "current_call", "durable",
+            # jobs
+            "stop_with_savepoint", "trigger_savepoint",
         ]
     )  # fmt: skip
     for name in flink_agents_ctx.__all__:

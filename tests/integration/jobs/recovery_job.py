@@ -1,13 +1,18 @@
 """Mini-cluster recovery job: a checkpointed number source, the RecoveryAgent, a FileSink.
 
-usage: recovery_job.py OUT_DIR CHECKPOINT_DIR N FAIL_AT CALL_LOG MARKER [RESTORE_PATH]
+usage: recovery_job.py OUT_DIR CHECKPOINT_DIR N CALL_LOG MARKER [--fail-at I] [--restarts K]
+                       [--restore PATH] [--expect-failure] [--savepoint-after C --savepoint-dir D]
 
-Checkpoints every second (retained on cancellation and failure), restarts with a fixed delay.
-FAIL_AT < 0 runs without the injected failure; RESTORE_PATH starts from a checkpoint or savepoint.
+Checkpoints every second (retained on cancellation and failure), restarts K times (fixed delay).
+``--fail-at`` injects one failure at input I after a checkpoint; ``--restore`` starts from a
+checkpoint or savepoint; ``--expect-failure`` prints ``JOB FAILED`` and exits 0 when the job fails;
+``--savepoint-after C`` stops the job with a savepoint in D once C calls were made and prints
+``SAVEPOINT <path>``.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -17,7 +22,7 @@ import cloudpickle
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 import tests.support.recovery_agent as recovery
-from flink_agents_ctx import AgentsExecutionEnvironment
+from flink_agents_ctx import AgentsExecutionEnvironment, stop_with_savepoint
 
 cloudpickle.register_pickle_by_value(recovery)
 
@@ -30,38 +35,47 @@ def throttle(n: int) -> int:
 def main() -> None:
     from pyflink.common import Configuration, Encoder, Types, WatermarkStrategy
     from pyflink.datastream import StreamExecutionEnvironment
-    from pyflink.datastream.connectors.file_system import FileSink
+    from pyflink.datastream.connectors.file_system import FileSink, RollingPolicy
     from pyflink.datastream.connectors.number_seq import NumberSequenceSource
 
-    out_dir, checkpoint_dir, n, fail_at, call_log, marker = sys.argv[1:7]
-    restore = sys.argv[7] if len(sys.argv) > 7 else None
+    parser = argparse.ArgumentParser()
+    for name in ("out", "checkpoints", "inputs", "call_log", "marker"):
+        parser.add_argument(name)
+    parser.add_argument("--fail-at", type=int, default=-1)
+    parser.add_argument("--restarts", type=int, default=3)
+    parser.add_argument("--restore")
+    parser.add_argument("--expect-failure", action="store_true")
+    parser.add_argument("--savepoint-after", type=int)
+    parser.add_argument("--savepoint-dir")
+    args = parser.parse_args()
+
     conf = Configuration()
     # The throttling map is created before the agent environment sets its default, so say it
     # here: in process mode it would run in bundles and hand the agent all input at once.
     conf.set_string("python.execution-mode", "thread")
     conf.set_string("execution.checkpointing.interval", "1 s")
-    conf.set_string("execution.checkpointing.dir", Path(checkpoint_dir).as_uri())
+    conf.set_string("execution.checkpointing.dir", Path(args.checkpoints).as_uri())
     conf.set_string(
         "execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION"
     )
     conf.set_string("restart-strategy.type", "fixed-delay")
-    conf.set_string("restart-strategy.fixed-delay.attempts", "3")
+    conf.set_string("restart-strategy.fixed-delay.attempts", str(args.restarts))
     conf.set_string("restart-strategy.fixed-delay.delay", "1 s")
-    if restore:
-        conf.set_string("execution.state-recovery.path", restore)
+    if args.restore:
+        conf.set_string("execution.state-recovery.path", args.restore)
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     env.set_parallelism(1)
-    source = NumberSequenceSource(0, int(n) - 1)
+    source = NumberSequenceSource(0, int(args.inputs) - 1)
     numbers = env.from_source(source, WatermarkStrategy.no_watermarks(), "numbers").map(
         throttle, output_type=Types.LONG()
     )
     agent_config = {
         "job-identifier": "recovery-test",
         "num-async-threads": 4,
-        "test.fail-at": int(fail_at),
-        "test.call-log": call_log,
-        "test.marker": marker,
-        "test.checkpoint-dir": checkpoint_dir,
+        "test.fail-at": args.fail_at,
+        "test.call-log": args.call_log,
+        "test.marker": args.marker,
+        "test.checkpoint-dir": args.checkpoints,
     }
     out = (
         AgentsExecutionEnvironment.get_execution_environment(env, agent_config)
@@ -70,9 +84,32 @@ def main() -> None:
         .to_datastream()
     )
     out.map(str, output_type=Types.STRING()).sink_to(
-        FileSink.for_row_format(out_dir, Encoder.simple_string_encoder()).build()
+        # Roll on every checkpoint, so each checkpoint and savepoint commits what came before it.
+        FileSink.for_row_format(args.out, Encoder.simple_string_encoder())
+        .with_rolling_policy(RollingPolicy.on_checkpoint_rolling_policy())
+        .build()
     )
-    env.execute("recovery")
+    if args.savepoint_after is not None:
+        stop_after_calls(env, args.call_log, args.savepoint_after, args.savepoint_dir)
+        return
+    try:
+        env.execute("recovery")
+    except Exception:
+        if not args.expect_failure:
+            raise
+        print("JOB FAILED")
+
+
+def stop_after_calls(env: object, call_log: str, calls: int, savepoint_dir: str) -> None:
+    client = env.execute_async("recovery")  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 120
+    log = Path(call_log)
+    while not log.exists() or log.read_text().count("\n") < calls:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"fewer than {calls} calls after 120 s")
+        time.sleep(0.05)
+    print("SAVEPOINT", stop_with_savepoint(client, Path(savepoint_dir).as_uri()))
+    client.get_job_execution_result().result()
 
 
 if __name__ == "__main__":
