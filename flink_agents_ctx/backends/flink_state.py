@@ -6,6 +6,7 @@ Values are stored with Flink's pickled-bytes serializer. Only checkpoint-stable 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyflink.common import Time, Types
@@ -39,6 +40,8 @@ class FlinkKeyedState:
         if ttl is not None:
             descriptor.enable_time_to_live(_ttl_config(ttl))
         state: Any = self._rc.get_map_state(descriptor)
+        if not type(state).__module__.startswith(_THREAD_MODE_STATE):
+            return _PairsPutAll(state)
         return state  # type: ignore[no-any-return]
 
     def value_state(self, name: str) -> ValueStore:
@@ -52,6 +55,28 @@ class FlinkKeyedState:
         backend = getattr(self._rc, "get_keyed_state_backend", lambda: None)()
         java_backend = getattr(backend, "_keyed_state_backend", None)
         return None if java_backend is None else _JavaKeySwitch(java_backend)
+
+
+_THREAD_MODE_STATE = "pyflink.fn_execution.datastream.embedded"
+
+
+class _PairsPutAll:
+    """Process-mode map state with a ``put_all`` that takes a dict like thread mode's does.
+
+    PyFlink 2.3's process-mode ``put_all`` iterates its argument as ``(key, value)`` pairs, while
+    thread mode's calls ``.items()`` on it; handing either the other's shape fails."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+
+    def put_all(self, items: Mapping[str, Any]) -> None:
+        for key, value in items.items():
+            self._state.put(key, value)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._state, name)
 
 
 class _JavaKeySwitch:

@@ -58,15 +58,35 @@ class ActionFrame:
     event: Event
     key: Hashable
     timestamp: int | None
-    session: DurableSession
+    # Builds the frame's durable session; most actions make no durable call, so it is built on
+    # first use (see ``session``).
+    new_session: Callable[[], DurableSession]
     pending: list[Event] = field(default_factory=list)
     parked: tuple[_Stash, _Stash, list[MemoryUpdate], list[MemoryUpdate]] | None = None
     loop: StepLoop | None = None
     task: asyncio.Task[Any] | None = None
+    _session: DurableSession | None = None
+
+    @property
+    def session(self) -> DurableSession:
+        """The frame's durable-call session (built on first use)."""
+        return self.open_session()
+
+    def open_session(self) -> DurableSession:
+        if self._session is None:
+            self._session = self.new_session()
+        return self._session
+
+    @property
+    def has_session(self) -> bool:
+        return self._session is not None
 
     def next_due(self) -> float | None:
         """Monotonic time of the frame's earliest call timeout or loop timer, if any."""
-        times = [self.session.next_deadline(), self.loop and self.loop.next_timer_at()]
+        times = [
+            self._session and self._session.next_deadline(),
+            self.loop and self.loop.next_timer_at(),
+        ]
         due = [t for t in times if t]
         return min(due) if due else None
 

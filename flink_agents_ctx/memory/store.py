@@ -51,12 +51,17 @@ class CachedMemoryStore:
         """Write every changed entry to state and empty the cache."""
         if self._dirty:
             cache, state = self._cache, self._state
+            puts = {}
             for path in self._dirty:
                 entry = cache[path]
                 if entry is None:
                     state.remove(path)
                 else:
-                    state.put(path, entry)
+                    puts[path] = entry
+            if len(puts) == 1:
+                state.put(*puts.popitem())
+            elif puts:
+                state.put_all(puts)  # one call into the state backend for the lot
             self._dirty.clear()
         self._cache.clear()
 

@@ -58,6 +58,8 @@ from flink_agents_ctx.types import MemoryType
 
 _log = logging.getLogger(__name__)
 
+_META_CACHE_SIZE = 65536
+
 SENSORY_STATE = "flink-agents.sensory-memory"
 SHORT_TERM_STATE = "flink-agents.short-term-memory"
 
@@ -149,6 +151,9 @@ class OperatorCore:
             ),
         )
         self._live: dict[Hashable, _LiveRun] = {}
+        # Key meta as last written by this instance (only this instance writes it, and a restore
+        # builds a new one), so most inputs skip reading it from state.
+        self._metas: dict[Hashable, tuple[int, int, bool]] = {}
         stats = self.runner.stats
         self.metrics.count_from(DURABLE_CALLS_MADE, lambda: stats.calls)
         self.metrics.count_from(DURABLE_CALLS_REPLAYED, lambda: stats.replayed)
@@ -255,13 +260,18 @@ class OperatorCore:
         arrival: tuple[Any, int | None] | None,
     ) -> None:
         runs = self._runs
-        meta = runs.meta()
-        before = meta.to_state()
+        before = self._metas.get(key)
+        if before is None:
+            meta = runs.meta()
+            before = meta.to_state()
+        else:
+            meta = KeyMeta(*before)
         start: tuple[int, Any, int | None] | None = None
         if arrival is not None:
             seq = meta.next_seq
+            busy = meta.active or meta.has_waiting
             meta.next_seq += 1
-            if meta.active or meta.has_waiting:
+            if busy:
                 runs.enqueue(seq, *arrival)
             else:
                 meta.next_start = seq + 1
@@ -300,8 +310,12 @@ class OperatorCore:
                 live.handle = self._switch.current()
             self._schedule(live, timers)
             break
-        if meta.to_state() != before:
+        after = meta.to_state()
+        if after != before:
             runs.save_meta(meta)
+        if len(self._metas) >= _META_CACHE_SIZE:
+            self._metas.clear()
+        self._metas[key] = after
 
     def _new_run(self, seq: int, value: Any, timestamp: int | None) -> _LiveRun:
         run = Run(seq, timestamp)
@@ -428,6 +442,7 @@ class OperatorCore:
         journal.flush()
         self._runs.save_run(run)
         self._runs.save_meta(meta)
+        self._metas.pop(key, None)
         timers.wake_at(timers.now_ms())
         timers.at_end_of_input()
 

@@ -52,24 +52,33 @@ class ActionRunner:
     def new_frame(self, key: Hashable, run: Run, step: Step, restored: bool) -> ActionFrame:
         """A frame for ``step``; ``restored`` means its journal may hold records to replay."""
         spec = self._plan.by_name[step.action]
-        scope = CallScope(self._settings.job_id, key, run.seq, spec.name, step.index)
-        session = DurableSession(
-            journal=KeyedJournal(self._journal_state, restored),
-            scope=scope,
-            mode=self._settings.mismatch_mode,
-            executor=self._executor,
-            mailbox=self._mailbox,
-            stats=self.stats,
-        )
-        frame = ActionFrame(spec, step.event, key, run.timestamp, session)
+
+        def new_session() -> DurableSession:
+            session = DurableSession(
+                journal=KeyedJournal(self._journal_state, restored),
+                scope=CallScope(self._settings.job_id, key, run.seq, spec.name, step.index),
+                mode=self._settings.mismatch_mode,
+                executor=self._executor,
+                mailbox=self._mailbox,
+                stats=self.stats,
+            )
+            session.loop = frame.loop
+            return session
+
+        frame = ActionFrame(spec, step.event, key, run.timestamp, new_session)
         if spec.is_async:
             frame.loop = StepLoop(spec.name)  # type: ignore[abstract]  # I/O methods refuse at runtime
-            session.loop = frame.loop
+        if restored:
+            # A restored journal must be cleared when the action finishes, even if the action
+            # makes no durable call this time.
+            frame.open_session()
         return frame
 
     def apply_completions(self, frame: ActionFrame, now: float) -> bool:
         """Hand the frame the outcomes of its finished async calls; whether any arrived."""
         completions = self._executor.take(frame.key)
+        if not frame.has_session:
+            return False
         session = frame.session
         for completion in completions:
             if completion.session == session.token:
@@ -95,7 +104,8 @@ class ActionRunner:
                     frame.task = frame.loop.create_task(spec.func(frame.event, ctx))
                 frame.loop.run_ready()
                 if not frame.task.done():
-                    if not frame.session.waiting and frame.loop.next_timer_at() is None:
+                    waiting = frame.has_session and frame.session.waiting
+                    if not waiting and frame.loop.next_timer_at() is None:
                         raise UnsupportedAwaitError(
                             f"async action '{spec.name}' is waiting on something that only "
                             "another thread or an I/O loop could complete; await "
@@ -103,7 +113,8 @@ class ActionRunner:
                             action=spec.name,
                         )
                     # Everything finished so far must be in the next checkpoint.
-                    frame.session.flush()
+                    if frame.has_session:
+                        frame.session.flush()
                     ctx.park()
                     return None
                 frame.task.result()
@@ -125,10 +136,11 @@ class ActionRunner:
     def discard(self, frame: ActionFrame, clear_journal: bool = True) -> None:
         """The frame is over: drop its in-flight calls and loop, and (when its key is current)
         its journal."""
-        if clear_journal:
-            frame.session.close()
-        else:
-            frame.session.abandon()
+        if frame.has_session:
+            if clear_journal:
+                frame.session.close()
+            else:
+                frame.session.abandon()
         if frame.loop is not None:
             if frame.task is not None and not frame.task.done():
                 frame.task.cancel()

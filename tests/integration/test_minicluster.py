@@ -94,11 +94,13 @@ def test_readme_example_job_prints_what_it_says() -> None:
     assert [line.split("> ")[-1] for line in result.stdout.splitlines()] == ["2", "4"]
 
 
-def test_async_actions_wait_per_key_and_finish_at_end_of_input(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_async_actions_wait_per_key_and_finish_at_end_of_input(tmp_path: Path, mode: str) -> None:
     # Every input waits on a 50 ms call on a worker; the bounded input ends long before the calls
-    # do, so the outputs exist only if the end-of-input timer finished every parked run.
+    # do, so the outputs exist only if the end-of-input timer finished every parked run. Thread
+    # mode finishes all keys together; process mode, which cannot switch keys, one by one.
     inputs = [["k", 5], ["k", 6], ["a", 3], ["b", 4], ["k", 7]]
-    lines = run_reference(tmp_path, "async-chain", inputs, {"num-async-threads": 2})
+    lines = run_reference(tmp_path, "async-chain", inputs, {"num-async-threads": 2}, mode)
     assert sorted(lines) == sorted(["100", "120", "60", "80", "140"])
     k_lines = [line for line in lines if line in ("100", "120", "140")]
     assert k_lines == ["100", "120", "140"]  # one run at a time per key, in input order
