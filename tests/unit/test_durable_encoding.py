@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import enum
 import functools
+import json
 import math
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from flink_agents_ctx import JournalEncodingError, NonCanonicalArgumentError
 from flink_agents_ctx.durable.codec import JsonCodec
 from flink_agents_ctx.durable.identity import argument_digest, function_id
+from flink_agents_ctx.durable.records import CallRecord
+from flink_agents_ctx.testing import AgentTestHarness
+from tests.support.durable_agents import CALLS, TwoCallsAgent
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS_SOURCE = "({'b', 'a', 'c', 'longer string'}, {'z': 1.5, 'y': [0.1, float('inf')]}, 2**70)"
@@ -105,3 +111,32 @@ def test_json_codec_refuses_what_it_cannot_rebuild() -> None:
     with pytest.raises(JournalEncodingError) as err:
         JsonCodec().encode({"handle": object()})
     assert err.value.path == "result['handle']"
+
+
+# -- compatibility with journals already in checkpoints ----------------------------------------
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "journal_v1.json"
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        return base64.b64decode(value["b64"])
+    if isinstance(value, list):
+        return tuple(_decode(v) for v in value)
+    return value
+
+
+def test_journal_written_by_version_1_still_replays() -> None:
+    fixture = json.loads(FIXTURE.read_text())
+    records = [CallRecord.from_state(_decode(raw)) for raw in fixture["records"]]
+    h = AgentTestHarness(TwoCallsAgent())
+    made_before = CALLS["plus_hundred"] + CALLS["double"]
+    assert h.replay("k", 7, records) == [214]
+    assert CALLS["plus_hundred"] + CALLS["double"] == made_before  # answered from the journal
+    assert h.durable_replays == 2
+
+
+def test_argument_digests_did_not_change_since_version_1() -> None:
+    pinned = json.loads(FIXTURE.read_text())["digests"]
+    values = {"set": {3, 1, 2}, "dict": {"b": 1.5, "a": [1, 2]}, "float": 0.1, "big": 2**80}
+    assert {name: argument_digest((v,), {}) for name, v in values.items()} == pinned
