@@ -119,8 +119,8 @@ ASYNC_MAX_WAKE_INTERVAL_MS: ConfigOption[int] = ConfigOption(
     "async.max-wake-interval.ms",
     int,
     20,
-    "Longest wait between two checks for finished async calls of a waiting key (checks start "
-    "1 ms after the action suspends and back off to this).",
+    "Longest wait between two polls for finished async calls (polls start 1 ms after a call "
+    "finished and back off to this while none does).",
     minimum=1,
 )
 

@@ -59,6 +59,8 @@ from flink_agents_ctx.types import MemoryType
 _log = logging.getLogger(__name__)
 
 _META_CACHE_SIZE = 65536
+# A parked key's own timer while it waits (with a key switch): how soon a restore resumes it.
+_HEARTBEAT_MS = 1000
 
 SENSORY_STATE = "flink-agents.sensory-memory"
 SHORT_TERM_STATE = "flink-agents.short-term-memory"
@@ -138,6 +140,8 @@ class OperatorCore:
         self._switch = state.key_switch()
         self._journal_state = state.map_state(JOURNAL_STATE)
         self._max_wake_ms = config.get(ASYNC_MAX_WAKE_INTERVAL_MS) or 20
+        self._poll_at_ms: int | None = None
+        self._poll_delay_ms = 1
         self.runner = ActionRunner(
             plan,
             contexts,
@@ -179,13 +183,21 @@ class OperatorCore:
         instance knows of (and every input waiting behind it) has finished."""
         self.mailbox.enter()
         outputs: list[Any] = []
+        now_ms = timers.now_ms()
         live = self._live.get(key)
-        if live is not None and live.wake_at_ms is not None and live.wake_at_ms <= timers.now_ms():
+        if live is not None and live.wake_at_ms is not None and live.wake_at_ms <= now_ms:
             live.wake_at_ms = None
+        if self._poll_at_ms is not None and self._poll_at_ms <= now_ms:
+            self._poll_at_ms = None  # this may be the poll; a spare one costs nothing
         try:
             self._advance(key, timers, outputs, None)
             if self._switch is not None:
-                self._serve_parked(timers, outputs, drain=end_of_input)
+                served = self._serve_parked(timers, outputs, drain=end_of_input)
+                self._poll_delay_ms = (
+                    1 if served else min(2 * self._poll_delay_ms, self._max_wake_ms)
+                )
+                if self._live:
+                    self._ensure_poll(timers)
             else:
                 while end_of_input and self.is_busy(key):
                     self.executor.wait(key, self._wait_s([self._live[key]]))
@@ -202,12 +214,14 @@ class OperatorCore:
     def busy_keys(self) -> list[Hashable]:
         return list(self._live)
 
-    def _serve_parked(self, timers: Timers, outputs: list[Any], drain: bool) -> None:
+    def _serve_parked(self, timers: Timers, outputs: list[Any], drain: bool) -> bool:
         """Advance the parked runs of other keys from inside this callback: those with finished
-        calls, and with ``drain`` every one of them until all have finished."""
+        calls, and with ``drain`` every one of them until all have finished. Returns whether any
+        run was advanced."""
         switch = self._switch
         assert switch is not None
         home: object = None
+        served = False
         try:
             while True:
                 ready = self._ready_keys(due_too=drain)
@@ -219,11 +233,12 @@ class OperatorCore:
                         home = switch.current()
                     switch.switch_to(live.handle)
                     self._advance(key, timers, outputs, None)
+                    served = True
                 if not drain:
-                    return
+                    return served
                 parked = [live for live in self._live.values() if live.handle is not None]
                 if not parked:
-                    return
+                    return served
                 if not ready:
                     self.executor.wait(None, self._wait_s(parked))
         finally:
@@ -393,11 +408,23 @@ class OperatorCore:
                 self._dispatch(run, event)
 
     def _schedule(self, live: _LiveRun, timers: Timers) -> None:
-        """Make sure a timer brings the parked run back."""
+        """Make sure timers bring the parked run back.
+
+        With a key switch (thread mode) one operator-wide poll timer serves every parked key
+        (backing off from 1 ms to ``async.max-wake-interval.ms`` while nothing finishes), so the
+        timer rate does not grow with the number of waiting keys. Each parked key keeps a timer
+        of its own only for its next call timeout or loop timer, and a slow heartbeat: timers are
+        part of checkpoints, and after a restore that is how a parked run is found again. Without
+        a key switch each key polls for itself, with the same backoff.
+        """
         now_ms = timers.now_ms()
-        delay = live.wake_delay_ms
-        live.wake_delay_ms = min(delay * 2, self._max_wake_ms)
         due = live.frame.next_due() if live.frame is not None else None
+        if self._switch is not None:
+            delay = _HEARTBEAT_MS
+            self._ensure_poll(timers)
+        else:
+            delay = live.wake_delay_ms
+            live.wake_delay_ms = min(delay * 2, self._max_wake_ms)
         if due is not None:
             delay = min(delay, max(1, int((due - time.monotonic()) * 1000) + 1))
         wake_at = now_ms + delay
@@ -405,6 +432,12 @@ class OperatorCore:
             timers.wake_at(wake_at)
             live.wake_at_ms = wake_at
         timers.at_end_of_input()
+
+    def _ensure_poll(self, timers: Timers) -> None:
+        """Keep one poll timer pending (on whichever key is current) while runs are parked."""
+        if self._poll_at_ms is None:
+            self._poll_at_ms = timers.now_ms() + self._poll_delay_ms
+            timers.wake_at(self._poll_at_ms)
 
     # -- inspection and shutdown --------------------------------------------------------------
 

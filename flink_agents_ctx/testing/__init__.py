@@ -23,6 +23,7 @@ from flink_agents_ctx.backends.in_memory import InMemoryKeyedState, InMemoryMetr
 from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.durable.journal import JOURNAL_STATE
 from flink_agents_ctx.durable.records import CallRecord
+from flink_agents_ctx.errors import OperatorStateError
 from flink_agents_ctx.operator.core import OperatorCore
 from flink_agents_ctx.types import MemoryType
 
@@ -80,6 +81,8 @@ class AgentTestHarness:
         self._wake: dict[Hashable, set[int]] = {}
         self._end_of_input: set[Hashable] = set()
         self._timers = _Timers(self)
+        #: Processing-time timers fired so far (waiting keys should not multiply them).
+        self.timers_fired = 0
 
     def send(self, key: Hashable, value: Any, timestamp: int | None = None) -> list[Any]:
         """Process one input of ``key`` as ``process_element`` does: every action of its run
@@ -100,16 +103,34 @@ class AgentTestHarness:
         while True:
             if self._fire_due(outputs):
                 continue
-            if not self._core.busy_keys and not self._wake:
+            waiting = self._waiting_keys()
+            if not waiting:
                 self._end_of_input.clear()
                 return outputs
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                busy = sorted(map(repr, {*self._core.busy_keys, *self._wake}))
+                busy = sorted(map(repr, waiting))
                 raise TimeoutError(
                     f"runs of keys {', '.join(busy)} are still waiting after {timeout_s:g} s"
                 )
+            if not self._wake:
+                raise OperatorStateError(
+                    f"runs of keys {', '.join(sorted(map(repr, waiting)))} wait but no timer "
+                    "would bring them back"
+                )
             self._wait(remaining)
+
+    def _waiting_keys(self) -> set[Hashable]:
+        """Keys with a parked run or waiting inputs: those of this instance, and restored ones
+        (found through their timers, as in Flink)."""
+        keys = set(self._core.busy_keys)
+        for key in self._wake:
+            if key not in keys:
+                self.state.set_current_key(key)
+                meta = self._core.key_meta()
+                if meta.active or meta.has_waiting:
+                    keys.add(key)
+        return keys
 
     def end_input(self) -> list[Any]:
         """End the input as a bounded Flink source does: fire the end-of-input timers, which
@@ -129,8 +150,8 @@ class AgentTestHarness:
         return self._core.busy_keys
 
     def poll(self, timeout_s: float = 0.05) -> list[Any]:
-        """Wait up to ``timeout_s`` for a finished call or a due timer, handle what is ready and
-        return the outputs (to observe a run between its steps)."""
+        """Wait up to ``timeout_s`` for the next due timer, fire what is due and return the
+        outputs (to observe a run between its steps)."""
         outputs: list[Any] = []
         if not self._fire_due(outputs):
             self._wait(timeout_s)
@@ -138,22 +159,23 @@ class AgentTestHarness:
         return outputs
 
     def _wait(self, timeout_s: float) -> None:
+        """Sleep until the next timer is due (at most ``timeout_s``)."""
         next_timer = min((min(t) for t in self._wake.values()), default=None)
         if next_timer is not None:
             timeout_s = min(timeout_s, max(0.0, next_timer / 1000 - time.monotonic()))
-        self._core.executor.wait(None, timeout_s)
+        time.sleep(timeout_s)
 
     def _fire_due(self, outputs: list[Any]) -> bool:
-        """Fire due timers and keys with finished calls (as a timer of theirs would)."""
+        """Fire the due timers, as Flink does (a finished call waits for a timer to be seen)."""
         now_ms = int(time.monotonic() * 1000)
         due = [k for k, times in self._wake.items() if min(times) <= now_ms]
-        due += [k for k in self._core.executor.keys_with_completions() if k not in due]
         for key in due:
             times = self._wake.get(key, set())
             times.difference_update({t for t in times if t <= now_ms})
             if not times:
                 self._wake.pop(key, None)
             self.state.set_current_key(key)
+            self.timers_fired += 1
             outputs.extend(self._core.on_timer(key, self._timers))
         return bool(due)
 

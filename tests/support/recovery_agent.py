@@ -28,8 +28,12 @@ def work(n: int, log: str) -> int:
     return n * 10
 
 
-def _completed_checkpoints(checkpoint_dir: str) -> set[str]:
-    return set(glob.glob(os.path.join(checkpoint_dir, "*", "chk-*", "_metadata")))
+def _checkpoint_ids(checkpoint_dir: str, completed: bool) -> set[int]:
+    # Flink creates chk-<id> when it triggers a checkpoint and writes _metadata when it completes.
+    pattern = os.path.join(checkpoint_dir, "*", "chk-*", "_metadata" if completed else "")
+    return {
+        int(p.rstrip(os.sep).split(os.sep)[-2 if completed else -1][4:]) for p in glob.glob(pattern)
+    }
 
 
 def hold_until_checkpoint(marker: str, checkpoint_dir: str, log: str) -> str:
@@ -37,9 +41,11 @@ def hold_until_checkpoint(marker: str, checkpoint_dir: str, log: str) -> str:
         return "go on"
     with open(marker, "w") as f:
         f.write("failed once\n")
-    before = _completed_checkpoints(checkpoint_dir)
+    # Wait for a checkpoint triggered after this call started: its barrier reaches the agent after
+    # the action's first call was recorded, so the restore must not make that call again.
+    triggered = max(_checkpoint_ids(checkpoint_dir, completed=False), default=0)
     deadline = time.monotonic() + 60
-    while not _completed_checkpoints(checkpoint_dir) - before:
+    while not [i for i in _checkpoint_ids(checkpoint_dir, completed=True) if i > triggered]:
         if time.monotonic() > deadline:
             raise TimeoutError("no checkpoint completed while the action was parked")
         time.sleep(0.05)

@@ -270,6 +270,25 @@ def test_end_of_input_finishes_every_key_together() -> None:
     assert h.busy_keys == []
 
 
+def test_waiting_keys_share_one_poll_timer() -> None:
+    async def act(event: InputEvent, ctx: RunnerContext) -> None:
+        await ctx.durable_execute_async(gated, event.input)
+        ctx.send_event(OutputEvent(output=event.input))
+
+    h = AgentTestHarness(one_action(act), {"num-async-threads": 4})
+    for key in range(100):
+        h.send(key, key)
+    waited_until = time.monotonic() + 0.5
+    while time.monotonic() < waited_until:
+        h.poll()
+    fired = h.timers_fired
+    Gate.event.set()
+    assert sorted(h.drain()) == list(range(100))
+    # Half a second of 100 waiting keys: one poll timer backing off to 20 ms fires about 30
+    # times; a timer per key polling the same way would fire about 3,000 times.
+    assert 0 < fired < 100
+
+
 def test_gather_wall_time_is_about_one_call() -> None:
     h = AgentTestHarness(GatherAgent(), {"num-async-threads": 3})
     assert h.run([("k", 1)]) == [[10, 101, 2]]
