@@ -29,6 +29,7 @@ from flink_agents_ctx.durable.options import (
 )
 from flink_agents_ctx.errors import (
     ActionExecutionError,
+    ActionStateStoreError,
     AgentDefinitionError,
     ConfigError,
     DurableCallError,
@@ -61,6 +62,7 @@ __all__ = [
     "NESTED_OBJECT",
     "ActionExecutionError",
     "ActionFailedEvent",
+    "ActionStateStoreError",
     "Agent",
     "AgentConfig",
     "AgentDefinitionError",

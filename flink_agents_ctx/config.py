@@ -8,9 +8,10 @@ read their own settings through ``ctx.config``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
+from urllib.parse import urlsplit, urlunsplit
 
 from flink_agents_ctx.errors import ConfigError
 
@@ -27,6 +28,10 @@ class ConfigOption(Generic[T]):
     description: str
     choices: tuple[T, ...] = ()
     minimum: float | None = None
+    # Further checks of a parsed value: returns a problem to report, or None.
+    check: Callable[[T], str | None] | None = None
+    # Renders a value for error messages (to keep secrets out of them).
+    show: Callable[[Any], Any] = repr
 
     def parse(self, raw: Any) -> T:
         """Convert a raw value (as found in a dict or a Flink configuration) to the option's type."""
@@ -43,6 +48,13 @@ class ConfigOption(Generic[T]):
                 f"option '{self.key}' is {raw!r}; allowed values are {allowed}",
                 key=self.key,
                 value=raw,
+            )
+        problem = self.check(value) if self.check is not None else None
+        if problem is not None:
+            raise ConfigError(
+                f"option '{self.key}' is {self.show(raw)}; {problem}",
+                key=self.key,
+                value=self.show(raw),
             )
         return value
 
@@ -124,6 +136,71 @@ ASYNC_MAX_WAKE_INTERVAL_MS: ConfigOption[int] = ConfigOption(
     minimum=1,
 )
 
+STORE_SCHEMES = ("sqlite", "postgresql", "postgres", "memory")
+
+
+def redact_url(url: Any) -> str:
+    """``url`` with its password replaced by ``***`` (for logs and errors)."""
+    text = str(url)
+    try:
+        parts = urlsplit(text)
+        if parts.password is None:
+            return text
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        netloc = f"{parts.username or ''}:***@{host}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    except ValueError:
+        return "<an address that does not parse>"
+
+
+def _check_store_url(url: str) -> str | None:
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in STORE_SCHEMES:
+        return (
+            "use sqlite:///<absolute path>, postgresql://user:password@host:port/database or "
+            "memory://<name> (tests)"
+        )
+    if scheme == "sqlite" and not url.startswith("sqlite:///"):
+        return "a SQLite store is sqlite:///<absolute path> (three slashes, then the path)"
+    return None
+
+
+ACTION_STATE_STORE: ConfigOption[str] = ConfigOption(
+    "action-state.store",
+    str,
+    None,
+    "Write-ahead store for durable call records, committed before an action continues with a "
+    "result: 'sqlite:///<path>' or 'postgresql://user:password@host:port/db'. Unset: keyed "
+    "state only (calls that finished after the last checkpoint run again after a failure).",
+    check=_check_store_url,
+    show=lambda raw: repr(redact_url(raw)),
+)
+ACTION_STATE_RETENTION_MS: ConfigOption[int] = ConfigOption(
+    "action-state.retention.ms",
+    int,
+    7 * 24 * 3600 * 1000,
+    "Records older than this are deleted from the store. Keep it longer than the age of the "
+    "oldest checkpoint or savepoint you may restore from plus the longest run of one input.",
+    minimum=1,
+)
+ACTION_STATE_ALLOW_PICKLE: ConfigOption[bool] = ConfigOption(
+    "action-state.allow-pickle",
+    bool,
+    False,
+    "Whether records read back from the store may be unpickled (results of calls using the "
+    "pickle codec, exceptions rebuilt as their own type). Pickle data runs code when loaded: "
+    "turn this on only when nobody else can write to the store.",
+)
+ACTION_STATE_WRITE_ATTEMPTS: ConfigOption[int] = ConfigOption(
+    "action-state.write-attempts",
+    int,
+    5,
+    "Attempts of a store read or write before the job fails (backing off from 50 ms).",
+    minimum=1,
+)
+
 KNOWN_OPTIONS: tuple[ConfigOption[Any], ...] = (
     SHORT_TERM_MEMORY_TTL_MS,
     SHORT_TERM_MEMORY_TTL_UPDATE_TYPE,
@@ -132,6 +209,10 @@ KNOWN_OPTIONS: tuple[ConfigOption[Any], ...] = (
     NUM_ASYNC_THREADS,
     DURABLE_MISMATCH_MODE,
     ASYNC_MAX_WAKE_INTERVAL_MS,
+    ACTION_STATE_STORE,
+    ACTION_STATE_RETENTION_MS,
+    ACTION_STATE_ALLOW_PICKLE,
+    ACTION_STATE_WRITE_ATTEMPTS,
 )
 _BY_KEY = {o.key: o for o in KNOWN_OPTIONS}
 

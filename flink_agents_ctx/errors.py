@@ -191,3 +191,15 @@ class DurableCallError(_JournalError, RuntimeError):
 
 class DurableCallTimeoutError(_JournalError, TimeoutError):
     """A durable call did not finish within its ``timeout_s``. The outcome is recorded as failed."""
+
+
+class ActionStateStoreError(FlinkAgentsError, RuntimeError):
+    """The write-ahead action-state store failed (after retries) or holds a record this job may
+    not read. The job fails rather than run without the durability it was configured for.
+
+    ``store`` is the store's address with any password removed.
+    """
+
+    def __init__(self, message: str, *, store: str) -> None:
+        super().__init__(message)
+        self.store = store

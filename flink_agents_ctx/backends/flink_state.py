@@ -72,8 +72,7 @@ class _PairsPutAll:
         self._state = state
 
     def put_all(self, items: Mapping[str, Any]) -> None:
-        for key, value in items.items():
-            self._state.put(key, value)
+        self._state.put_all(list(items.items()))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._state, name)

@@ -33,6 +33,10 @@ class Outcome:
     error: BaseException | None = None
     attempts: int = 1
     journal: bool = True
+    # Set by the worker when a write-ahead store is configured: the record it committed, or
+    # ``fatal`` when committing failed (the job must fail, the action must not see a result).
+    record: Any = None
+    fatal: bool = False
 
 
 def run_attempts(

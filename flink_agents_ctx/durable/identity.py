@@ -69,6 +69,11 @@ def argument_digest(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
     return h.hexdigest()[:DIGEST_CHARS]
 
 
+def canonical_bytes(value: Any) -> bytes:
+    """The canonical encoding of one value (what digests are computed over)."""
+    return _encode(value, "value")
+
+
 def call_arguments(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
     """The positional arguments a call really receives (a partial's bound ones first)."""
     if isinstance(fn, functools.partial):

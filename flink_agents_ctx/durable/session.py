@@ -11,6 +11,7 @@ they complete.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import time
@@ -29,7 +30,9 @@ from flink_agents_ctx.durable.identity import (
 from flink_agents_ctx.durable.journal import CallJournal
 from flink_agents_ctx.durable.options import NO_RETRY, CallInfo, DurableFunction
 from flink_agents_ctx.durable.records import CallRecord, CallStatus, ErrorInfo
+from flink_agents_ctx.durable.wal import WriteAheadJournal, untrusted_record_error
 from flink_agents_ctx.errors import (
+    ActionStateStoreError,
     DurableCallError,
     DurableCallTimeoutError,
     FlinkAgentsError,
@@ -115,10 +118,15 @@ class DurableSession:
         mailbox: Mailbox,
         stats: DurableStats,
         trusted_journal: bool = True,
+        allow_pickle_from_store: bool = False,
     ) -> None:
         self.token = next(_tokens)
         self.scope = scope
         self._journal = journal
+        self._wal = journal if isinstance(journal, WriteAheadJournal) else None
+        # A store failure the action may have caught: the operator fails the job with it anyway.
+        self.store_error: ActionStateStoreError | None = None
+        self._allow_pickle_from_store = allow_pickle_from_store
         self._records = journal.load()
         self._mode = mode
         self._executor = executor
@@ -139,6 +147,7 @@ class DurableSession:
         if record is not None and record.status is not CallStatus.PENDING:
             return self._replay(record)
         work = self._work(call, record, [False], self._deadline(call))
+        self._commit_pending(call)
         if call.options.timeout_s is None:
             outcome = work()
         else:
@@ -170,6 +179,9 @@ class DurableSession:
         abandoned = [False]
         deadline = self._deadline(call)
         work = self._work(call, record, abandoned, deadline)
+        self._commit_pending(call)
+        if self._wal is not None:
+            work = self._committing(self._wal, call, work)
         flight = _InFlight(call, future, deadline, abandoned)
         self._inflight[call.index] = flight
         # A checkpoint taken while the call runs keeps this: on restore the reconciler decides.
@@ -180,6 +192,51 @@ class DurableSession:
         )
         self._executor.submit(self.scope.key, self.token, call.index, work)
         return future
+
+    def _commit_pending(self, call: _Call) -> None:
+        """With a store and a reconciler: record that the call started, so a restore after a
+        crash asks the reconciler instead of calling again."""
+        if self._wal is not None and call.options.reconciler is not None:
+            self._commit(
+                self._wal,
+                CallRecord(
+                    call.index,
+                    call.function_id,
+                    call.digest,
+                    CallStatus.PENDING,
+                    call.options.codec,
+                ),
+            )
+
+    def _commit(self, wal: WriteAheadJournal, record: CallRecord) -> None:
+        try:
+            wal.commit(record)
+        except ActionStateStoreError as e:
+            self.store_error = e
+            raise
+
+    def _committing(
+        self, wal: WriteAheadJournal, call: _Call, work: Callable[[], Outcome]
+    ) -> Callable[[], Outcome]:
+        """``work`` followed, on the same worker, by committing its record to the store: the
+        record is durable even if a checkpoint or savepoint is taken before the task thread sees
+        the outcome."""
+
+        def run() -> Outcome:
+            outcome = work()
+            if not outcome.journal:
+                return outcome
+            try:
+                record = self._make_record(call, outcome)
+            except Exception:
+                return outcome  # the task thread reports the encoding error to the action
+            try:
+                wal.commit(record)
+            except ActionStateStoreError as e:
+                return Outcome(False, error=e, journal=False, fatal=True)
+            return dataclasses.replace(outcome, record=record)
+
+        return run
 
     def _prepare(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -294,6 +351,9 @@ class DurableSession:
         if flight is None:  # timed out already, or the action ended without awaiting it
             return
         outcome = completion.outcome
+        if outcome.fatal and isinstance(outcome.error, ActionStateStoreError):
+            self.store_error = outcome.error
+            raise outcome.error  # the store failed: the job fails, the action sees nothing
         try:
             self._record(flight.call, outcome)
         except Exception as e:
@@ -339,23 +399,30 @@ class DurableSession:
     def _record(self, call: _Call, outcome: Outcome) -> None:
         if not outcome.journal:
             return
+        record = outcome.record
+        if record is None:
+            record = self._make_record(call, outcome)
+            if self._wal is not None:
+                self._commit(self._wal, record)  # a sync call: committed before it goes on
+        self._records[call.index] = record
+        self._journal.write(record)
+
+    @staticmethod
+    def _make_record(call: _Call, outcome: Outcome) -> CallRecord:
         codec = call.options.codec
         if outcome.ok:
             payload = get_codec(codec).encode(outcome.value)
-            record = CallRecord(
+            return CallRecord(
                 call.index, call.function_id, call.digest, CallStatus.SUCCEEDED, codec, payload
             )
-        else:
-            record = CallRecord(
-                call.index,
-                call.function_id,
-                call.digest,
-                CallStatus.FAILED,
-                codec,
-                error=ErrorInfo.capture(_as_raisable(outcome.error)),
-            )
-        self._records[call.index] = record
-        self._journal.write(record)
+        return CallRecord(
+            call.index,
+            call.function_id,
+            call.digest,
+            CallStatus.FAILED,
+            codec,
+            error=ErrorInfo.capture(_as_raisable(outcome.error)),
+        )
 
     def _deliver(self, outcome: Outcome) -> Any:
         if outcome.ok:
@@ -364,10 +431,18 @@ class DurableSession:
 
     def _replay(self, record: CallRecord) -> Any:
         self._stats.replayed += 1
+        trusted = self._trusted
+        if self._wal is not None and record.index in self._wal.from_store:
+            trusted = self._allow_pickle_from_store
+            if not trusted and record.codec != "json" and record.status is CallStatus.SUCCEEDED:
+                self.store_error = untrusted_record_error(
+                    self._wal.address, self.scope.action, record.index
+                )
+                raise self.store_error
         if record.status is CallStatus.SUCCEEDED:
             return record.value()
         info = record.error or ErrorInfo("builtins.Exception", "unknown failure", "")
-        rebuilt = info.rebuild(allow_pickle=self._trusted)
+        rebuilt = info.rebuild(allow_pickle=trusted)
         if rebuilt is not None:
             raise rebuilt
         raise DurableCallError(

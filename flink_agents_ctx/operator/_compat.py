@@ -55,6 +55,16 @@ def jvm_path() -> str:
     return str(get_gateway().jvm.System.getenv("PATH") or "")
 
 
+def flink_job_id(runtime_context: Any) -> str | None:
+    """The Flink job id (stable across failover restarts of one job), or ``None`` where PyFlink
+    does not expose it (process mode). Thread mode's runtime context wraps the Java one."""
+    java_context: Any = getattr(runtime_context, "_runtime_context", None)
+    try:
+        return str(java_context.getJobInfo().getJobId().toString())
+    except Exception:
+        return None
+
+
 def input_timestamp(raw: int | None) -> int | None:
     """Flink reports "no timestamp" as ``Long.MIN_VALUE`` in thread mode and ``None`` otherwise."""
     return None if raw is None or raw == _MIN_LONG else raw

@@ -17,14 +17,25 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from flink_agents_ctx.agent import AgentPlan
-from flink_agents_ctx.backends.protocols import KeyedStateBackend, MetricBackend, StateTtl, Timers
+from flink_agents_ctx.backends.protocols import (
+    KeyedStateBackend,
+    KeySwitch,
+    MetricBackend,
+    StateTtl,
+    Timers,
+)
 from flink_agents_ctx.config import (
+    ACTION_STATE_ALLOW_PICKLE,
+    ACTION_STATE_RETENTION_MS,
+    ACTION_STATE_STORE,
+    ACTION_STATE_WRITE_ATTEMPTS,
     ASYNC_MAX_WAKE_INTERVAL_MS,
     DURABLE_MISMATCH_MODE,
     JOB_IDENTIFIER,
@@ -54,6 +65,7 @@ from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.operator.execution import ActionRunner, DurableSettings
 from flink_agents_ctx.operator.runs import KeyMeta, KeyRuns, Run
 from flink_agents_ctx.resources.registry import ResourceRegistry
+from flink_agents_ctx.stores import open_store
 from flink_agents_ctx.types import MemoryType
 
 _log = logging.getLogger(__name__)
@@ -100,8 +112,13 @@ class OperatorCore:
         state: KeyedStateBackend,
         metrics: MetricBackend,
         config: AgentConfig,
+        runtime_job_id: str | None = None,
     ) -> None:
         self._plan = plan
+        # The job identity of idempotency keys and store records: job-identifier when set,
+        # otherwise per key the one in force when the key was first seen (kept in its meta).
+        self._configured_job = config.get(JOB_IDENTIFIER)
+        self._default_job = self._configured_job or runtime_job_id or plan.name
         self.mailbox = Mailbox()
         ttl = short_term_ttl(config)
         self.sensory = MemoryTree(
@@ -138,6 +155,15 @@ class OperatorCore:
         self._contexts = contexts
         self._runs = KeyRuns(state)
         self._switch = state.key_switch()
+        store_url = config.get(ACTION_STATE_STORE)
+        store = None
+        if store_url:
+            store = open_store(store_url, config.get(ACTION_STATE_WRITE_ATTEMPTS) or 5)
+            _log.info("durable call records go to the action-state store %s", store.address)
+        self.store = store
+        self._retention_s = (config.get(ACTION_STATE_RETENTION_MS) or 0) / 1000
+        self._next_prune = 0.0
+        self._pruning: threading.Thread | None = None
         self._journal_state = state.map_state(JOURNAL_STATE)
         self._max_wake_ms = config.get(ASYNC_MAX_WAKE_INTERVAL_MS) or 20
         self._poll_at_ms: int | None = None
@@ -150,14 +176,16 @@ class OperatorCore:
             self.mailbox,
             self.metrics,
             DurableSettings(
-                config.get(JOB_IDENTIFIER) or plan.name,
                 config.get(DURABLE_MISMATCH_MODE) or "lenient",
+                store,
+                config.get(ACTION_STATE_WRITE_ATTEMPTS) or 5,
+                config.get(ACTION_STATE_ALLOW_PICKLE) is True,
             ),
         )
         self._live: dict[Hashable, _LiveRun] = {}
         # Key meta as last written by this instance (only this instance writes it, and a restore
         # builds a new one), so most inputs skip reading it from state.
-        self._metas: dict[Hashable, tuple[int, int, bool]] = {}
+        self._metas: dict[Hashable, tuple[int, int, bool, str | None]] = {}
         stats = self.runner.stats
         self.metrics.count_from(DURABLE_CALLS_MADE, lambda: stats.calls)
         self.metrics.count_from(DURABLE_CALLS_REPLAYED, lambda: stats.replayed)
@@ -175,6 +203,8 @@ class OperatorCore:
             self._advance(key, timers, outputs, (value, timestamp))
         finally:
             self.metrics.maybe_flush()
+        if self.store is not None:
+            self._maybe_prune()
         return outputs
 
     def on_timer(self, key: Hashable, timers: Timers, end_of_input: bool = False) -> list[Any]:
@@ -187,15 +217,17 @@ class OperatorCore:
         live = self._live.get(key)
         if live is not None and live.wake_at_ms is not None and live.wake_at_ms <= now_ms:
             live.wake_at_ms = None
+        switch = self._switch
         if self._poll_at_ms is not None and self._poll_at_ms <= now_ms:
             self._poll_at_ms = None  # this may be the poll; a spare one costs nothing
+        if switch is not None:
+            # Poll fast while calls keep finishing, back off while none does.
+            finished = bool(self.executor.keys_with_completions())
+            self._poll_delay_ms = 1 if finished else min(2 * self._poll_delay_ms, self._max_wake_ms)
         try:
             self._advance(key, timers, outputs, None)
-            if self._switch is not None:
-                served = self._serve_parked(timers, outputs, drain=end_of_input)
-                self._poll_delay_ms = (
-                    1 if served else min(2 * self._poll_delay_ms, self._max_wake_ms)
-                )
+            if switch is not None:
+                self._serve_parked(switch, timers, outputs, drain=end_of_input)
                 if self._live:
                     self._ensure_poll(timers)
             else:
@@ -214,31 +246,31 @@ class OperatorCore:
     def busy_keys(self) -> list[Hashable]:
         return list(self._live)
 
-    def _serve_parked(self, timers: Timers, outputs: list[Any], drain: bool) -> bool:
+    def _serve_parked(
+        self, switch: KeySwitch, timers: Timers, outputs: list[Any], drain: bool
+    ) -> None:
         """Advance the parked runs of other keys from inside this callback: those with finished
-        calls, and with ``drain`` every one of them until all have finished. Returns whether any
-        run was advanced."""
-        switch = self._switch
-        assert switch is not None
+        calls, and with ``drain`` every one of them until all have finished."""
         home: object = None
-        served = False
         try:
             while True:
                 ready = self._ready_keys(due_too=drain)
                 for key in ready:
                     live = self._live.get(key)
                     if live is None or live.handle is None:
+                        # Outcomes of calls whose action moved on (timed out, not awaited,
+                        # failed): nobody will take them, so they must not keep the key "ready".
+                        self.executor.take(key)
                         continue
                     if home is None:
                         home = switch.current()
                     switch.switch_to(live.handle)
                     self._advance(key, timers, outputs, None)
-                    served = True
                 if not drain:
-                    return served
+                    return
                 parked = [live for live in self._live.values() if live.handle is not None]
                 if not parked:
-                    return served
+                    return
                 if not ready:
                     self.executor.wait(None, self._wait_s(parked))
         finally:
@@ -302,7 +334,9 @@ class OperatorCore:
                     start = (seq, *runs.dequeue(seq))
                 if start is None:
                     break
-                live = self._new_run(*start)
+                if meta.job is None and self._configured_job is None:
+                    meta.job = self._default_job
+                live = self._new_run(*start, self._configured_job or meta.job or self._default_job)
                 start = None
             self._live[key] = live
             try:
@@ -332,13 +366,13 @@ class OperatorCore:
             self._metas.clear()
         self._metas[key] = after
 
-    def _new_run(self, seq: int, value: Any, timestamp: int | None) -> _LiveRun:
-        run = Run(seq, timestamp)
+    def _new_run(self, seq: int, value: Any, timestamp: int | None, job: str) -> _LiveRun:
+        run = Run(seq, timestamp, job)
         self._dispatch(run, InputEvent(input=value, source_timestamp=timestamp))
         return _LiveRun(run)
 
     def _restored_run(self, key: Hashable) -> _LiveRun:
-        run = self._runs.load_run()
+        run = self._runs.load_run(self._default_job)
         if run is None:
             raise OperatorStateError(f"key {key!r} is marked busy but has no run in state")
         _log.info(
@@ -439,6 +473,29 @@ class OperatorCore:
             self._poll_at_ms = timers.now_ms() + self._poll_delay_ms
             timers.wake_at(self._poll_at_ms)
 
+    def _maybe_prune(self) -> None:
+        """Delete store records older than ``action-state.retention.ms``, in the background, every
+        quarter of the retention (at most hourly)."""
+        now = time.time()
+        if now < self._next_prune or (self._pruning is not None and self._pruning.is_alive()):
+            return
+        self._next_prune = now + min(max(self._retention_s / 4, 0.05), 3600.0)
+        store, older_than = self.store, now - self._retention_s
+        if store is None:
+            return
+
+        def prune() -> None:
+            try:
+                removed = store.prune(older_than)
+            except Exception as e:  # the next write fails the job if the store is really gone
+                _log.warning("action-state store %s: pruning failed: %s", store.address, e)
+                return
+            if removed:
+                _log.info("action-state store %s: pruned %d old records", store.address, removed)
+
+        self._pruning = threading.Thread(target=prune, name="flink-agents-prune", daemon=True)
+        self._pruning.start()
+
     # -- inspection and shutdown --------------------------------------------------------------
 
     def memory_snapshot(self, memory_type: MemoryType) -> dict[str, Any]:
@@ -465,7 +522,7 @@ class OperatorCore:
         meta = self._runs.meta()
         if meta.active or meta.has_waiting or key in self._live:
             raise OperatorStateError(f"key {key!r} is busy; seed a journal on an idle key")
-        run = self._new_run(meta.next_seq, value, timestamp).run
+        run = self._new_run(meta.next_seq, value, timestamp, self._default_job).run
         meta.next_seq += 1
         meta.next_start = meta.next_seq
         meta.active = True
@@ -490,6 +547,10 @@ class OperatorCore:
                 self.runner.discard(live.frame, clear_journal=False)
         self._live.clear()
         self.executor.shutdown()
+        if self.store is not None:
+            if self._pruning is not None:
+                self._pruning.join(timeout=5)
+            self.store.close()
         for ctx in self._contexts.values():
             ctx.close()
         self._resources.close()

@@ -9,10 +9,20 @@ from flink_agents_ctx.agent import ActionSpec, AgentPlan
 from flink_agents_ctx.backends.protocols import MapStore
 from flink_agents_ctx.context.common import ActionFrame, ActionOutcome, BaseRunnerContext
 from flink_agents_ctx.durable.executor import CallExecutor
-from flink_agents_ctx.durable.journal import KeyedJournal
+from flink_agents_ctx.durable.journal import CallJournal, KeyedJournal
 from flink_agents_ctx.durable.session import CallScope, DurableSession, DurableStats
 from flink_agents_ctx.durable.step_loop import StepLoop
-from flink_agents_ctx.errors import ActionExecutionError, UnsupportedAwaitError
+from flink_agents_ctx.durable.wal import (
+    ActionStateStore,
+    ExecutionId,
+    WriteAheadJournal,
+    key_columns,
+)
+from flink_agents_ctx.errors import (
+    ActionExecutionError,
+    ActionStateStoreError,
+    UnsupportedAwaitError,
+)
 from flink_agents_ctx.events import Event
 from flink_agents_ctx.mailbox import Mailbox
 from flink_agents_ctx.metrics.builtin import BuiltinMetrics
@@ -23,8 +33,10 @@ from flink_agents_ctx.types import ActionKind
 
 @dataclass(frozen=True)
 class DurableSettings:
-    job_id: str
     mismatch_mode: str
+    store: ActionStateStore | None = None
+    store_attempts: int = 5
+    allow_pickle_from_store: bool = False
 
 
 class ActionRunner:
@@ -54,13 +66,21 @@ class ActionRunner:
         spec = self._plan.by_name[step.action]
 
         def new_session() -> DurableSession:
+            settings = self._settings
+            journal: CallJournal = KeyedJournal(self._journal_state, restored)
+            if settings.store is not None:
+                execution = ExecutionId(run.job, *key_columns(key), run.seq, spec.name, step.index)
+                journal = WriteAheadJournal(
+                    journal, settings.store, execution, settings.store_attempts
+                )
             session = DurableSession(
-                journal=KeyedJournal(self._journal_state, restored),
-                scope=CallScope(self._settings.job_id, key, run.seq, spec.name, step.index),
-                mode=self._settings.mismatch_mode,
+                journal=journal,
+                scope=CallScope(run.job, key, run.seq, spec.name, step.index),
+                mode=settings.mismatch_mode,
                 executor=self._executor,
                 mailbox=self._mailbox,
                 stats=self.stats,
+                allow_pickle_from_store=settings.allow_pickle_from_store,
             )
             session.loop = frame.loop
             return session
@@ -70,7 +90,8 @@ class ActionRunner:
             frame.loop = StepLoop(spec.name)  # type: ignore[abstract]  # I/O methods refuse at runtime
         if restored:
             # A restored journal must be cleared when the action finishes, even if the action
-            # makes no durable call this time.
+            # makes no durable call this time. (With a store, the store is read when the action
+            # makes its first durable call: an action that makes none has nothing to replay.)
             frame.open_session()
         return frame
 
@@ -120,12 +141,14 @@ class ActionRunner:
                 frame.task.result()
             # Inside the try: a state write failing while the action commits must surface as
             # this action's failure and leave no cached writes or events behind for the next key.
+            _raise_store_error(frame)
             outcome = ctx.finish()
         except BaseException as e:
             ctx.abort()
             self.discard(frame)
-            if not isinstance(e, Exception):
+            if not isinstance(e, Exception) or isinstance(e, ActionStateStoreError):
                 raise
+            _raise_store_error(frame)
             raise _action_error(spec, frame.event, frame.key, e) from e
         finally:
             current_action_metric_group.reset(token)
@@ -149,6 +172,13 @@ class ActionRunner:
 
     def spec(self, name: str) -> ActionSpec:
         return self._plan.by_name[name]
+
+
+def _raise_store_error(frame: ActionFrame) -> None:
+    """Fail the job when the write-ahead store failed during the action, even if the action
+    caught the error: it must not go on, or be routed by its failure policy, without records."""
+    if frame.has_session and frame.session.store_error is not None:
+        raise frame.session.store_error
 
 
 def _action_error(

@@ -9,8 +9,9 @@ from pyflink.datastream import KeyedProcessFunction, RuntimeContext, TimeDomain
 
 from flink_agents_ctx.agent import Agent
 from flink_agents_ctx.backends.flink_state import FlinkKeyedState
-from flink_agents_ctx.config import AgentConfig
-from flink_agents_ctx.operator._compat import input_timestamp
+from flink_agents_ctx.config import ACTION_STATE_STORE, JOB_IDENTIFIER, AgentConfig
+from flink_agents_ctx.errors import ConfigError
+from flink_agents_ctx.operator._compat import flink_job_id, input_timestamp
 from flink_agents_ctx.operator.core import OperatorCore
 
 # Fires only with the final watermark of a bounded input (Long.MAX_VALUE); one below it so
@@ -46,11 +47,23 @@ class AgentFunction(KeyedProcessFunction):  # type: ignore[misc]
         self._core: OperatorCore | None = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
+        config = AgentConfig(self._config)
+        job_id = flink_job_id(runtime_context)
+        store: str | None = config.get(ACTION_STATE_STORE)
+        configured_job: str | None = config.get(JOB_IDENTIFIER)
+        if job_id is None and store and not configured_job:
+            raise ConfigError(
+                "action-state.store needs a job identity, and this execution mode does not tell "
+                "the operator its Flink job id; set job-identifier to a name unique to this job "
+                "(and keep it when you restore the job)",
+                key=JOB_IDENTIFIER.key,
+            )
         self._core = OperatorCore(
             self._agent.plan(),
             FlinkKeyedState(runtime_context),
             runtime_context.get_metrics_group(),
-            AgentConfig(self._config),
+            config,
+            runtime_job_id=job_id,
         )
 
     def _get_core(self) -> OperatorCore:

@@ -23,14 +23,16 @@ WAITING_STATE = "flink-agents.waiting-inputs"
 @dataclass
 class KeyMeta:
     """``next_seq``: number of the next input to arrive; ``next_start``: of the next to start;
-    ``active``: a run is parked in state."""
+    ``active``: a run is parked in state; ``job``: the job identity the key's records use when
+    no ``job-identifier`` is configured (fixed when the key is first seen, kept across restores)."""
 
     next_seq: int = 0
     next_start: int = 0
     active: bool = False
+    job: str | None = None
 
-    def to_state(self) -> tuple[int, int, bool]:
-        return (self.next_seq, self.next_start, self.active)
+    def to_state(self) -> tuple[int, int, bool, str | None]:
+        return (self.next_seq, self.next_start, self.active, self.job)
 
     @property
     def has_waiting(self) -> bool:
@@ -53,6 +55,7 @@ class Run:
 
     seq: int
     timestamp: int | None
+    job: str
     steps: list[Step] = field(default_factory=list)
     next_index: int = 0
     wrote_sensory: bool = False
@@ -63,12 +66,14 @@ class Run:
 
     def to_state(self) -> tuple[Any, ...]:
         steps = [(s.event, s.action, s.index) for s in self.steps]
-        return (1, self.seq, self.timestamp, steps, self.next_index, self.wrote_sensory)
+        return (2, self.seq, self.timestamp, steps, self.next_index, self.wrote_sensory, self.job)
 
     @classmethod
-    def from_state(cls, data: tuple[Any, ...]) -> Run:
-        _version, seq, timestamp, steps, next_index, wrote_sensory = data
-        return cls(seq, timestamp, [Step(*s) for s in steps], next_index, wrote_sensory)
+    def from_state(cls, data: tuple[Any, ...], default_job: str) -> Run:
+        # Version 1 had no job identity; such a run keeps the operator's default.
+        seq, timestamp, steps, next_index, wrote_sensory = data[1:6]
+        job = data[6] if data[0] >= 2 else default_job
+        return cls(seq, timestamp, job, [Step(*s) for s in steps], next_index, wrote_sensory)
 
 
 class KeyRuns:
@@ -94,9 +99,9 @@ class KeyRuns:
         self._waiting.remove(str(seq))
         return value, timestamp
 
-    def load_run(self) -> Run | None:
+    def load_run(self, default_job: str) -> Run | None:
         raw = self._run.value()
-        return None if raw is None else Run.from_state(raw)
+        return None if raw is None else Run.from_state(raw, default_job)
 
     def save_run(self, run: Run) -> None:
         self._run.update(run.to_state())

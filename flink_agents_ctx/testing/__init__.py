@@ -23,6 +23,7 @@ from flink_agents_ctx.backends.in_memory import InMemoryKeyedState, InMemoryMetr
 from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.durable.journal import JOURNAL_STATE
 from flink_agents_ctx.durable.records import CallRecord
+from flink_agents_ctx.durable.wal import ActionStateStore
 from flink_agents_ctx.errors import OperatorStateError
 from flink_agents_ctx.operator.core import OperatorCore
 from flink_agents_ctx.types import MemoryType
@@ -101,7 +102,7 @@ class AgentTestHarness:
         deadline = time.monotonic() + timeout_s
         outputs: list[Any] = []
         while True:
-            if self._fire_due(outputs):
+            if self._fire_due(outputs) and time.monotonic() < deadline:
                 continue
             waiting = self._waiting_keys()
             if not waiting:
@@ -143,6 +144,12 @@ class AgentTestHarness:
         self._end_of_input.clear()
         self._wake.clear()
         return outputs
+
+    @property
+    def action_state_store(self) -> ActionStateStore | None:
+        """The write-ahead store configured with ``action-state.store`` (``memory://<name>`` is an
+        in-process store shared by name, for tests), or ``None``."""
+        return self._core.store
 
     @property
     def busy_keys(self) -> list[Hashable]:

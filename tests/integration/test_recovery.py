@@ -82,6 +82,12 @@ def trigger_time_s(log: str, checkpoint_id: int) -> float:
     return int(match.group(1)) / 1000
 
 
+def held_until(call_log: Path) -> int:
+    """The checkpoint the injected failure waited for (the restore must use it or a later one)."""
+    (checkpoint,) = re.findall(r"^held until checkpoint (\d+)$", call_log.read_text(), re.M)
+    return int(checkpoint)
+
+
 def assert_finished_calls_made_once(calls: list[Call], checkpoint_s: float) -> Counter[str]:
     """Every input was called; calls finished before the checkpoint were made exactly once.
     Returns how often each call was made."""
@@ -113,6 +119,7 @@ def test_failure_mid_stream_restores_the_checkpoint_without_redoing_finished_cal
     log = flink_log(run.logs)
     restored = re.search(r"Restoring job \S+ from Checkpoint (\d+) @ (\d+)", log)
     assert restored, "the job did not restart from a checkpoint"
+    assert int(restored.group(1)) >= held_until(run.calls)
     assert sorted(read_lines(run.out)) == failure_free
     calls = read_calls(run.calls)
     made = assert_finished_calls_made_once(calls, int(restored.group(2)) / 1000)
@@ -165,3 +172,45 @@ def test_stop_with_savepoint_then_restore(tmp_path: Path, failure_free: list[str
         f"{calls_before} calls before the savepoint, {len(calls)} in all for {INPUTS} inputs; "
         f"{repeated} made again (calls still running when the savepoint was taken)"
     )
+
+
+# -- with the write-ahead store ----------------------------------------------------------------
+
+
+def test_with_a_store_no_call_runs_twice_after_a_failure(
+    tmp_path: Path, failure_free: list[str]
+) -> None:
+    run = Run.under(tmp_path)
+    store = f"sqlite:///{tmp_path}/journal.db"
+    # No job-identifier: the job identity is the Flink job id, kept in each key's state.
+    run.start("--fail-at", str(FAIL_AT), "--store", store, "--job-id", "")
+    assert re.search(r"Restoring job \S+ from Checkpoint", flink_log(run.logs))
+    assert sorted(read_lines(run.out)) == failure_free
+    calls = read_calls(run.calls)
+    assert len(calls) == INPUTS  # exactly one real call per input
+    assert len({c.idempotency_key for c in calls}) == INPUTS
+    job = calls[0].idempotency_key.split(":")[0]
+    assert re.fullmatch(r"[0-9a-f]{32}", job), job  # the Flink job id
+
+
+def test_with_a_store_a_savepoint_restore_makes_no_call_twice(
+    tmp_path: Path, failure_free: list[str]
+) -> None:
+    run = Run.under(tmp_path)
+    store = f"sqlite:///{tmp_path}/journal.db"
+    savepoints = tmp_path / "savepoints"
+    stdout = run.start(
+        "--savepoint-after",
+        "200",
+        "--savepoint-dir",
+        str(savepoints),
+        "--store",
+        store,
+        "--job-id",
+        "",
+    )
+    (savepoint,) = re.findall(r"^SAVEPOINT (\S+)$", stdout, re.MULTILINE)
+    run.start("--restore", savepoint, "--store", store, "--job-id", "", attempt="2")
+    assert sorted(read_lines(run.out)) == failure_free
+    calls = read_calls(run.calls)
+    assert len(calls) == INPUTS, len(calls) - INPUTS

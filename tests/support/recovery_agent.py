@@ -3,8 +3,9 @@
 Input n (key n % 5): await ``work(n)`` (20 ms, returns 10 n), keep a per-key count and total in
 short-term memory, emit "n:10n:count:total". For the input ``test.fail-at`` the action also awaits
 ``hold_until_checkpoint``: on the first attempt it waits until a checkpoint completes while the action
-is parked (so the checkpoint holds the journal with ``work`` finished) and tells the action to fail;
-after the restore it returns at once. Every real call of ``work`` appends
+is parked (so the checkpoint holds the journal with ``work`` finished), then the action fails once
+(a marker file says whether it did already); after the restore ``hold_until_checkpoint`` returns at
+once, or is answered by the write-ahead store. Every real call of ``work`` appends
 "work n idempotency-key unix-time" to ``test.call-log``.
 """
 
@@ -40,18 +41,18 @@ def hold_until_checkpoint(marker: str, checkpoint_dir: str, log: str) -> str:
     if os.path.exists(marker):
         return "go on"
     with open(marker, "w") as f:
-        f.write("failed once\n")
+        f.write("held once\n")
     # Wait for a checkpoint triggered after this call started: its barrier reaches the agent after
     # the action's first call was recorded, so the restore must not make that call again.
     triggered = max(_checkpoint_ids(checkpoint_dir, completed=False), default=0)
     deadline = time.monotonic() + 60
-    while not [i for i in _checkpoint_ids(checkpoint_dir, completed=True) if i > triggered]:
+    while not (later := [i for i in _checkpoint_ids(checkpoint_dir, True) if i > triggered]):
         if time.monotonic() > deadline:
             raise TimeoutError("no checkpoint completed while the action was parked")
         time.sleep(0.05)
     time.sleep(0.5)  # let the JobManager register the checkpoint as completed
-    _log(log, "failing after a checkpoint")
-    return "fail now"
+    _log(log, f"held until checkpoint {min(later)}")
+    return "held"
 
 
 class RecoveryAgent(Agent):
@@ -64,10 +65,11 @@ class RecoveryAgent(Agent):
         if n == ctx.config.get_int("test.fail-at"):
             marker = ctx.config.get_str("test.marker") or ""
             checkpoints = ctx.config.get_str("test.checkpoint-dir") or ""
-            verdict = await ctx.durable_execute_async(
-                hold_until_checkpoint, marker, checkpoints, log
-            )
-            if verdict == "fail now":
+            await ctx.durable_execute_async(hold_until_checkpoint, marker, checkpoints, log)
+            # Not a durable call on purpose: whether the failure happened already is a fact of
+            # this test run, not a result to replay.
+            if not os.path.exists(marker + ".failed"):
+                open(marker + ".failed", "w").close()
                 raise RuntimeError(f"injected failure at input {n}")
         memory = ctx.short_term_memory
         count = (memory.get("count") or 0) + 1

@@ -270,6 +270,32 @@ def test_end_of_input_finishes_every_key_together() -> None:
     assert h.busy_keys == []
 
 
+def test_end_of_input_does_not_spin_on_outcomes_nobody_waits_for() -> None:
+    def slow(seconds: float) -> float:
+        time.sleep(seconds)
+        return seconds
+
+    async def act(event: InputEvent, ctx: RunnerContext) -> None:
+        try:
+            if event.input == "gives up":
+                await ctx.durable_execute_async(durable(slow, timeout_s=0.05), 0.2)
+            else:
+                await ctx.durable_execute_async(slow, 0.8)
+        except DurableCallTimeoutError:
+            pass  # its late outcome still arrives, for a key with nothing waiting any more
+        ctx.send_event(OutputEvent(output=event.input))
+
+    h = AgentTestHarness(one_action(act), {"num-async-threads": 2})
+    h.send("a", "gives up")
+    h.send("b", "waits")
+    h.poll(0.1)  # "a" has timed out and finished
+    wall, cpu = time.monotonic(), time.process_time()
+    h.end_input()
+    wall, cpu = time.monotonic() - wall, time.process_time() - cpu
+    assert wall > 0.2
+    assert cpu < 0.5 * wall, f"end of input used {cpu:.2f} s of CPU in {wall:.2f} s"
+
+
 def test_waiting_keys_share_one_poll_timer() -> None:
     async def act(event: InputEvent, ctx: RunnerContext) -> None:
         await ctx.durable_execute_async(gated, event.input)

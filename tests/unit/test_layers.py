@@ -23,6 +23,7 @@ LAYERS = {
     "metrics": 2,
     "resources": 2,
     "context": 3,
+    "stores": 3,
     "operator": 4,
     "testing": 5,
 }
@@ -103,6 +104,8 @@ def test_public_api_is_pinned() -> None:
             "DurableFunction", "DurableScopeError", "JournalEncodingError", "JournalMissError",
             "NonCanonicalArgumentError", "NonDeterministicReplayError", "RetryPolicy",
             "current_call", "durable",
+            # write-ahead store
+            "ActionStateStoreError",
             # jobs
             "stop_with_savepoint", "trigger_savepoint",
         ]

@@ -2,6 +2,7 @@
 
 usage: recovery_job.py OUT_DIR CHECKPOINT_DIR N CALL_LOG MARKER [--fail-at I] [--restarts K]
                        [--restore PATH] [--expect-failure] [--savepoint-after C --savepoint-dir D]
+                       [--store ADDRESS] [--job-id NAME]
 
 Checkpoints every second (retained on cancellation and failure), restarts K times (fixed delay).
 ``--fail-at`` injects one failure at input I after a checkpoint; ``--restore`` starts from a
@@ -45,6 +46,8 @@ def main() -> None:
     parser.add_argument("--restarts", type=int, default=3)
     parser.add_argument("--restore")
     parser.add_argument("--expect-failure", action="store_true")
+    parser.add_argument("--store", help="action-state.store address")
+    parser.add_argument("--job-id", default="recovery-test", help="'' leaves it unset")
     parser.add_argument("--savepoint-after", type=int)
     parser.add_argument("--savepoint-dir")
     args = parser.parse_args()
@@ -69,14 +72,17 @@ def main() -> None:
     numbers = env.from_source(source, WatermarkStrategy.no_watermarks(), "numbers").map(
         throttle, output_type=Types.LONG()
     )
-    agent_config = {
-        "job-identifier": "recovery-test",
+    agent_config: dict[str, object] = {
         "num-async-threads": 4,
         "test.fail-at": args.fail_at,
         "test.call-log": args.call_log,
         "test.marker": args.marker,
         "test.checkpoint-dir": args.checkpoints,
     }
+    if args.job_id:
+        agent_config["job-identifier"] = args.job_id
+    if args.store:
+        agent_config["action-state.store"] = args.store
     out = (
         AgentsExecutionEnvironment.get_execution_environment(env, agent_config)
         .from_datastream(numbers, key_selector=lambda x: x % 5)

@@ -1,0 +1,262 @@
+"""SQL action-state stores: SQLite (embedded, one host) and PostgreSQL (clusters), one schema.
+
+One row per durable call of an action execution::
+
+    job_id, key_digest, key_text, seq, action, step, call_index   -- the primary key
+    function_id, digest, status, codec, payload, error, written_at
+
+``key_digest`` is the SHA-256 of the key's canonical encoding and ``key_text`` the key as JSON, so
+keys of any type are stored as columns, never split out of a joined string. ``error`` is JSON
+(type name, message, traceback text, and the pickled exception as base64 when there was one).
+Each write is its own committed transaction: ``save`` returns only once the row is durable.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from flink_agents_ctx.config import redact_url
+from flink_agents_ctx.durable.records import CallRecord, CallStatus, ErrorInfo
+from flink_agents_ctx.durable.wal import ExecutionId
+from flink_agents_ctx.errors import ConfigError
+
+TABLE = "flink_agents_action_state"
+
+_COLUMNS = (
+    "job_id, key_digest, key_text, seq, action, step, call_index, "
+    "function_id, digest, status, codec, payload, error, written_at"
+)
+_KEY = "job_id, key_digest, seq, action, step, call_index"
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    name: str
+    placeholder: str
+    blob: str
+
+
+_SQLITE = _Dialect("sqlite", "?", "BLOB")
+_POSTGRES = _Dialect("postgresql", "%s", "BYTEA")
+
+
+def _schema(d: _Dialect) -> list[str]:
+    return [
+        f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+            job_id TEXT NOT NULL,
+            key_digest TEXT NOT NULL,
+            key_text TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            action TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            call_index INTEGER NOT NULL,
+            function_id TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            status TEXT NOT NULL,
+            codec TEXT NOT NULL,
+            payload {d.blob},
+            error TEXT,
+            written_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY ({_KEY})
+        )""",
+        f"CREATE INDEX IF NOT EXISTS {TABLE}_written_at ON {TABLE} (written_at)",
+    ]
+
+
+class SqlActionStateStore:
+    """:class:`~flink_agents_ctx.durable.wal.ActionStateStore` over a DB-API connection.
+
+    One connection per store, used under a lock (workers write as their calls finish). A broken
+    connection is dropped and opened again on the next use; callers retry (see ``with_retries``).
+    """
+
+    def __init__(
+        self,
+        dialect: _Dialect,
+        connect: Callable[[], Any],
+        address: str,
+        secret: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._dialect = dialect
+        self._connect = connect
+        self._conn: Any = None
+        self._lock = threading.Lock()
+        self._clock = clock
+        self.address = address
+        self.secret = secret
+        self._run(lambda cur: [cur.execute(stmt) for stmt in _schema(dialect)])
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self._dialect.placeholder)
+
+    def _run(self, work: Callable[[Any], Any]) -> Any:
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._connect()
+            try:
+                cur = self._conn.cursor()
+                try:
+                    return work(cur)
+                finally:
+                    cur.close()
+            except Exception:
+                # Start from a fresh connection on the next attempt.
+                conn, self._conn = self._conn, None
+                with contextlib.suppress(Exception):
+                    conn.close()
+                raise
+
+    def load(self, execution: ExecutionId) -> dict[int, CallRecord]:
+        query = self._sql(
+            f"SELECT call_index, function_id, digest, status, codec, payload, error FROM {TABLE} "
+            "WHERE job_id = ? AND key_digest = ? AND seq = ? AND action = ? AND step = ?"
+        )
+        params = (
+            execution.job_id,
+            execution.key_digest,
+            execution.seq,
+            execution.action,
+            execution.step,
+        )
+
+        def work(cur: Any) -> list[Sequence[Any]]:
+            cur.execute(query, params)
+            return list(cur.fetchall())
+
+        return {int(row[0]): _record(row) for row in self._run(work)}
+
+    def save(self, execution: ExecutionId, record: CallRecord) -> None:
+        statement = self._sql(
+            f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"ON CONFLICT ({_KEY}) DO UPDATE SET function_id = excluded.function_id, "
+            "digest = excluded.digest, status = excluded.status, codec = excluded.codec, "
+            "payload = excluded.payload, error = excluded.error, written_at = excluded.written_at"
+        )
+        params = (
+            execution.job_id,
+            execution.key_digest,
+            execution.key_text,
+            execution.seq,
+            execution.action,
+            execution.step,
+            record.index,
+            record.function_id,
+            record.digest,
+            record.status.value,
+            record.codec,
+            record.payload,
+            _error_json(record.error),
+            self._clock(),
+        )
+        self._run(lambda cur: cur.execute(statement, params))
+
+    def prune(self, older_than: float) -> int:
+        statement = self._sql(f"DELETE FROM {TABLE} WHERE written_at < ?")
+
+        def work(cur: Any) -> int:
+            cur.execute(statement, (older_than,))
+            return int(cur.rowcount or 0)
+
+        return int(self._run(work))
+
+    def count(self, job_id: str | None = None) -> int:
+        if job_id is None:
+            query, params = f"SELECT COUNT(*) FROM {TABLE}", []
+        else:
+            query, params = self._sql(f"SELECT COUNT(*) FROM {TABLE} WHERE job_id = ?"), [job_id]
+
+        def work(cur: Any) -> int:
+            cur.execute(query, params)
+            return int(cur.fetchone()[0])
+
+        return int(self._run(work))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _error_json(error: ErrorInfo | None) -> str | None:
+    if error is None:
+        return None
+    pickled = None if error.pickled is None else base64.b64encode(error.pickled).decode()
+    return json.dumps(
+        {
+            "type": error.type_name,
+            "message": error.message,
+            "traceback": error.traceback,
+            "pickled": pickled,
+        }
+    )
+
+
+def _record(row: Sequence[Any]) -> CallRecord:
+    index, function_id, digest, status, codec, payload, error = row
+    info = None
+    if error is not None:
+        data = json.loads(error)
+        pickled = None if data["pickled"] is None else base64.b64decode(data["pickled"])
+        info = ErrorInfo(data["type"], data["message"], data["traceback"], pickled)
+    return CallRecord(
+        int(index),
+        function_id,
+        digest,
+        CallStatus(status),
+        codec,
+        None if payload is None else bytes(payload),
+        info,
+    )
+
+
+def sqlite_store(url: str) -> SqlActionStateStore:
+    """A store in the SQLite file of ``sqlite:///<absolute path>`` (created with its table)."""
+    path = Path(unquote(urlsplit(url).path))
+    if not path.is_absolute():
+        raise ConfigError(
+            f"action-state.store {url!r} needs an absolute path: sqlite:///<absolute path>",
+            key="action-state.store",
+            value=url,
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        # WAL lets readers and the writer of several processes (TaskManagers on one host) work
+        # together; synchronous=FULL makes each commit survive a power loss, not just a crash.
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    return SqlActionStateStore(_SQLITE, connect, url)
+
+
+def postgres_store(url: str) -> SqlActionStateStore:
+    """A store in the PostgreSQL database of ``postgresql://user:password@host:port/db``."""
+    try:
+        import psycopg
+    except ImportError:
+        raise ConfigError(
+            "action-state.store is a PostgreSQL address but the psycopg package is not installed; "
+            "pip install 'psycopg[binary]'",
+            key="action-state.store",
+            value=redact_url(url),
+        ) from None
+    dsn = "postgresql" + url[url.index(":") :]  # psycopg does not know the "postgres:" alias
+
+    def connect() -> Any:
+        return psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+
+    return SqlActionStateStore(_POSTGRES, connect, redact_url(url), urlsplit(url).password)

@@ -1,0 +1,277 @@
+"""The write-ahead action-state store: the SQLite adapter (a real file), the in-memory fake, and the
+operator through the harness with a store configured."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flink_agents_ctx import (
+    ActionStateStoreError,
+    Agent,
+    ConfigError,
+    InputEvent,
+    OutputEvent,
+    RunnerContext,
+    action,
+    durable,
+)
+from flink_agents_ctx.config import AgentConfig
+from flink_agents_ctx.durable.records import CallRecord, CallStatus, ErrorInfo
+from flink_agents_ctx.durable.wal import ExecutionId, InMemoryActionStateStore, key_columns
+from flink_agents_ctx.stores import open_store
+from flink_agents_ctx.stores.sql import sqlite_store
+from flink_agents_ctx.testing import AgentTestHarness
+from tests.support.durable_agents import CALLS, Gate, TwoCallsAgent, count, gated
+
+
+@pytest.fixture(autouse=True)
+def _fresh() -> Iterator[None]:
+    CALLS.clear()
+    Gate.reset()
+    InMemoryActionStateStore.reset()
+    yield
+    Gate.event.set()
+
+
+def execution(job: str = "job", key: Any = "k", seq: int = 0) -> ExecutionId:
+    return ExecutionId(job, *key_columns(key), seq, "act", 0)
+
+
+def records() -> list[CallRecord]:
+    failure = ErrorInfo.capture(ValueError("no luck"))
+    return [
+        CallRecord(0, "mod.f", "d0", CallStatus.SUCCEEDED, "json", b'{"a": 1}'),
+        CallRecord(1, "mod.g", "d1", CallStatus.FAILED, "json", error=failure),
+        CallRecord(2, "mod.h", "d2", CallStatus.PENDING, "pickle"),
+    ]
+
+
+# -- the SQLite adapter ------------------------------------------------------------------------
+
+
+def test_sqlite_store_round_trips_records(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/journal.db"
+    store = open_store(url)
+    for record in records():
+        store.save(execution(), record)
+    store.close()
+    reopened = open_store(url)  # committed: a new connection (another process) reads them back
+    assert reopened.load(execution()) == {r.index: r for r in records()}
+    assert reopened.load(execution(seq=1)) == {}
+    assert reopened.count("job") == 3
+
+
+def test_saving_an_index_again_replaces_the_record(tmp_path: Path) -> None:
+    store = sqlite_store(f"sqlite:///{tmp_path}/journal.db")
+    pending = CallRecord(0, "mod.f", "d0", CallStatus.PENDING, "json")
+    done = CallRecord(0, "mod.f", "d0", CallStatus.SUCCEEDED, "json", b"42")
+    store.save(execution(), pending)
+    store.save(execution(), done)
+    assert store.load(execution()) == {0: done}
+
+
+def test_keys_are_stored_structurally(tmp_path: Path) -> None:
+    store = sqlite_store(f"sqlite:///{tmp_path}/journal.db")
+    # Keys that a joined "a:b:c" rendering would confuse, and values equal as text only.
+    keys: list[Any] = [("a:b", "c"), ("a", "b:c"), 1, "1", b"1", (1,), None]
+    for i, key in enumerate(keys):
+        store.save(
+            execution(key=key), CallRecord(0, "f", "d", CallStatus.SUCCEEDED, "json", b"%d" % i)
+        )
+    for i, key in enumerate(keys):
+        assert store.load(execution(key=key))[0].payload == b"%d" % i
+    assert len({key_columns(k)[0] for k in keys}) == len(keys)
+
+
+def test_prune_deletes_only_records_older_than_the_cut(tmp_path: Path) -> None:
+    now = [1000.0]
+    store = sqlite_store(f"sqlite:///{tmp_path}/journal.db")
+    store._clock = lambda: now[0]
+    store.save(execution(seq=0), records()[0])
+    now[0] = 2000.0
+    store.save(execution(seq=1), records()[0])
+    assert store.prune(older_than=1500.0) == 1
+    assert store.load(execution(seq=0)) == {}
+    assert list(store.load(execution(seq=1))) == [0]
+
+
+def test_a_misconfigured_store_address_is_a_config_error() -> None:
+    for url in ("mysql://h/db", "sqlite://relative.db", "journal.db"):
+        with pytest.raises(ConfigError) as err:
+            AgentConfig({"action-state.store": url})
+        assert err.value.key == "action-state.store"
+
+
+def test_passwords_never_appear_in_store_errors() -> None:
+    url = "postgresql://agent:s3cret-pw@127.0.0.1:1/journal"  # nothing listens on port 1
+    with pytest.raises(ConfigError) as config_err:
+        AgentConfig({"action-state.store": url.replace("postgresql", "mysql")})
+    assert "s3cret-pw" not in str(config_err.value) and "s3cret-pw" not in repr(
+        config_err.value.value
+    )
+    with pytest.raises(ActionStateStoreError) as err:
+        open_store(url, attempts=1)
+    assert "s3cret-pw" not in str(err.value)
+    assert err.value.store == "postgresql://agent:***@127.0.0.1:1/journal"
+
+
+# -- the operator with a store -----------------------------------------------------------------
+
+
+STORE = {"action-state.store": "memory://journal", "job-identifier": "job-a"}
+
+
+def test_calls_finished_after_the_snapshot_are_not_made_again() -> None:
+    h = AgentTestHarness(TwoCallsAgent(), STORE)
+    before = h.snapshot()  # the "checkpoint": taken before input 7 arrived
+    assert h.run([("k", 7)]) == [214]
+    assert (CALLS["plus_hundred"], CALLS["double"]) == (1, 1)
+    h.close()
+    # The job fails and restarts from the snapshot; input 7 is processed again.
+    restored = AgentTestHarness.restore(TwoCallsAgent(), before, STORE)
+    assert restored.run([("k", 7)]) == [214]
+    assert (CALLS["plus_hundred"], CALLS["double"]) == (1, 1)  # both answered by the store
+    assert restored.durable_replays == 2
+
+
+def test_without_a_store_the_same_restore_calls_again() -> None:
+    h = AgentTestHarness(TwoCallsAgent())
+    before = h.snapshot()
+    assert h.run([("k", 7)]) == [214]
+    restored = AgentTestHarness.restore(TwoCallsAgent(), before)
+    assert restored.run([("k", 7)]) == [214]
+    assert (CALLS["plus_hundred"], CALLS["double"]) == (2, 2)
+
+
+def test_two_jobs_sharing_a_store_do_not_see_each_others_records() -> None:
+    a = AgentTestHarness(TwoCallsAgent(), STORE)
+    b = AgentTestHarness(TwoCallsAgent(), {**STORE, "job-identifier": "job-b"})
+    assert a.run([("k", 7)]) == [214]
+    assert b.run([("k", 7)]) == [214]
+    assert (CALLS["plus_hundred"], CALLS["double"]) == (2, 2)
+    store = a.action_state_store
+    assert store is not None and store.count("job-a") == store.count("job-b") == 2
+
+
+def test_a_failing_store_fails_the_job_even_if_the_action_catches_everything() -> None:
+    def act(event: InputEvent, ctx: RunnerContext) -> None:
+        try:
+            value = ctx.durable_execute(lambda: 42)
+        except Exception:
+            value = -1  # an action must not be able to go on without its record
+        ctx.send_event(OutputEvent(output=value))
+
+    agent = Agent().add_action("act", [InputEvent], act, on_failure="emit")
+    h = AgentTestHarness(agent, {**STORE, "action-state.write-attempts": 2})
+    assert h.action_state_store is not None
+    h.action_state_store.fail_writes = True  # type: ignore[attr-defined]
+    with pytest.raises(ActionStateStoreError, match="after 2 attempts"):
+        h.send("k", 1)
+
+
+def test_a_failing_store_fails_the_job_for_async_calls_too() -> None:
+    async def act(event: InputEvent, ctx: RunnerContext) -> None:
+        try:
+            value = await ctx.durable_execute_async(count, "async")
+        except Exception:
+            value = -1
+        ctx.send_event(OutputEvent(output=value))
+
+    h = AgentTestHarness(
+        Agent().add_action("act", [InputEvent], act), {**STORE, "action-state.write-attempts": 1}
+    )
+    h.action_state_store.fail_writes = True  # type: ignore[union-attr]
+    h.send("k", 1)
+    with pytest.raises(ActionStateStoreError):
+        h.drain()
+
+
+def reconcile_42() -> int:
+    count("reconciler")
+    return 42
+
+
+class ReconciledAgent(Agent):
+    @action(InputEvent)
+    @staticmethod
+    async def run(event: InputEvent, ctx: RunnerContext) -> None:
+        result = await ctx.durable_execute_async(durable(gated, reconciler=reconcile_42), 7)
+        ctx.send_event(OutputEvent(output=result))
+
+
+def test_a_call_started_after_the_snapshot_is_reconciled_from_the_store() -> None:
+    h = AgentTestHarness(ReconciledAgent(), STORE)
+    before = h.snapshot()
+    assert h.send("k", 7) == []  # the call is running: PENDING is in the store, not the snapshot
+    h.close()
+    restored = AgentTestHarness.restore(ReconciledAgent(), before, STORE)
+    assert restored.run([("k", 7)]) == [42]
+    assert CALLS["gated"] == 1  # the original attempt only
+    assert CALLS["reconciler"] == 1
+
+
+def pickled_result(x: int) -> Any:
+    count("pickled")
+    return {"x": x}
+
+
+async def pickling_action(event: InputEvent, ctx: RunnerContext) -> None:
+    call = durable(pickled_result, codec="pickle")
+    ctx.send_event(OutputEvent(output=await ctx.durable_execute_async(call, event.input)))
+
+
+def test_pickled_records_from_the_store_are_not_unpickled_unless_allowed() -> None:
+    agent = Agent().add_action("act", [InputEvent], pickling_action)
+    h = AgentTestHarness(agent, STORE)
+    before = h.snapshot()
+    assert h.run([("k", 3)]) == [{"x": 3}]
+    refused = AgentTestHarness.restore(agent, before, STORE)
+    with pytest.raises(ActionStateStoreError, match="allow-pickle"):
+        refused.run([("k", 3)])
+    allowed = AgentTestHarness.restore(agent, before, {**STORE, "action-state.allow-pickle": True})
+    assert allowed.run([("k", 3)]) == [{"x": 3}]
+    assert CALLS["pickled"] == 1
+
+
+def test_store_stays_bounded_on_a_long_stream() -> None:
+    async def act(event: InputEvent, ctx: RunnerContext) -> None:
+        ctx.send_event(OutputEvent(output=await ctx.durable_execute_async(count, "x")))
+
+    agent = Agent().add_action("act", [InputEvent], act)
+    h = AgentTestHarness(agent, {**STORE, "action-state.retention.ms": 200})
+    store = h.action_state_store
+    assert store is not None
+    sent, peak, started = 0, 0, time.monotonic()
+    while time.monotonic() - started < 3.0:
+        h.run([(sent % 50, sent)])
+        sent += 1
+        peak = max(peak, store.count())
+    # Pruning runs every 50 ms and keeps 200 ms of records: about a tenth of 3 s worth at most.
+    assert sent > 300
+    assert peak < sent * 0.25, (peak, sent)
+    assert CALLS["x"] == sent
+
+
+def test_records_read_from_the_store_keep_exception_types_without_pickle() -> None:
+    def boom() -> None:
+        count("boom")
+        raise ValueError("no luck")
+
+    def act(event: InputEvent, ctx: RunnerContext) -> None:
+        try:
+            ctx.durable_execute(boom)
+        except ValueError as e:
+            ctx.send_event(OutputEvent(output=f"ValueError: {e}"))
+
+    agent = Agent().add_action("act", [InputEvent], act)
+    h = AgentTestHarness(agent, STORE)
+    before = h.snapshot()
+    assert h.run([("k", 1)]) == ["ValueError: no luck"]
+    restored = AgentTestHarness.restore(agent, before, STORE)
+    assert restored.run([("k", 1)]) == ["ValueError: no luck"]  # rebuilt by type name
+    assert CALLS["boom"] == 1
