@@ -6,13 +6,18 @@ Runs on a local mini-cluster in thread mode (parallelism 1), in one process:
 Prints wall time from the first input to the last output, the ideal for (a),
 ``inputs x 0.05 s / num-async-threads``, and the ratios.
 
-usage: ./dev bench async_calls [--keys K] [--per-key N] [--threads T] [--call-ms MS] [--skip-sync]
+With ``--store sqlite`` (or ``--store postgresql``, a server started for the run) the async
+variant runs again with the write-ahead action-state store on, and records/s of both are printed.
+
+usage: ./dev bench async_calls [--keys K] [--per-key N] [--threads T] [--skip-sync]
+                               [--store sqlite|postgresql]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -57,7 +62,9 @@ class Stamp:
         return value
 
 
-def run(kind: str, keys: int, per_key: int, threads: int, work: Path) -> float:
+def run(
+    kind: str, keys: int, per_key: int, threads: int, work: Path, store: str | None = None
+) -> float:
     from pyflink.common import Types, WatermarkStrategy
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.datastream.connectors.number_seq import NumberSequenceSource
@@ -65,9 +72,10 @@ def run(kind: str, keys: int, per_key: int, threads: int, work: Path) -> float:
     inputs = keys * per_key
     env = StreamExecutionEnvironment.get_execution_environment()
     env.set_parallelism(1)
-    agents_env = AgentsExecutionEnvironment.get_execution_environment(
-        env, {"num-async-threads": threads}
-    )
+    config: dict[str, Any] = {"num-async-threads": threads}
+    if store:
+        config["action-state.store"] = store
+    agents_env = AgentsExecutionEnvironment.get_execution_environment(env, config)
     started = work / f"{kind}-start.json"
     numbers = env.from_source(
         NumberSequenceSource(0, inputs - 1), WatermarkStrategy.no_watermarks(), "numbers"
@@ -87,12 +95,26 @@ def run(kind: str, keys: int, per_key: int, threads: int, work: Path) -> float:
     return last_out - first_in
 
 
+def run_with_store(kind: str, keys: int, per_key: int, threads: int, work: Path) -> float:
+    if kind == "sqlite":
+        return run("async", keys, per_key, threads, work, f"sqlite:///{work}/journal.db")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.support import postgres
+
+    server = postgres.start()
+    try:
+        return run("async", keys, per_key, threads, work, server.url)
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=100)
     parser.add_argument("--per-key", type=int, default=10)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--skip-sync", action="store_true")
+    parser.add_argument("--store", choices=("sqlite", "postgresql"))
     args = parser.parse_args()
     inputs = args.keys * args.per_key
     ideal = inputs * CALL_S / args.threads
@@ -100,12 +122,20 @@ def main() -> None:
         work = Path(tmp)
         wall_async = run("async", args.keys, args.per_key, args.threads, work)
         wall_sync = None if args.skip_sync else run("sync", args.keys, args.per_key, 1, work)
+        wall_store = None
+        if args.store:
+            wall_store = run_with_store(args.store, args.keys, args.per_key, args.threads, work)
     print(
         f"inputs: {inputs} ({args.keys} keys x {args.per_key}), call: {CALL_S * 1000:.0f} ms, "
         f"num-async-threads: {args.threads}"
     )
     print(f"ideal (inputs x call / threads): {ideal:.2f} s")
     print(f"async durable_execute_async:     {wall_async:.2f} s  ({wall_async / ideal:.2f}x ideal)")
+    if wall_store is not None:
+        print(
+            f"async with the {args.store} store:  {wall_store:.2f} s  "
+            f"({inputs / wall_store:,.0f} inputs/s vs {inputs / wall_async:,.0f} without)"
+        )
     if wall_sync is not None:
         print(
             f"sync durable_execute:            {wall_sync:.2f} s  "

@@ -59,7 +59,7 @@ class Run:
     def under(cls, base: Path) -> Run:
         return cls(base / "out", base / "ckpt", base / "calls", base / "marker", base / "logs")
 
-    def start(self, *options: str, attempt: str = "1") -> str:
+    def start(self, *options: str, attempt: str = "1", env: dict[str, str] | None = None) -> str:
         logs = self.logs / attempt
         logs.mkdir(parents=True, exist_ok=True)
         result = run_job(
@@ -71,7 +71,7 @@ class Run:
             str(self.marker),
             *options,
             timeout_s=240,
-            extra_env={"FLINK_LOG_DIR": str(logs)},
+            extra_env={"FLINK_LOG_DIR": str(logs), **(env or {})},
         )
         return result.stdout
 
@@ -177,11 +177,15 @@ def test_stop_with_savepoint_then_restore(tmp_path: Path, failure_free: list[str
 # -- with the write-ahead store ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_with_a_store_no_call_runs_twice_after_a_failure(
-    tmp_path: Path, failure_free: list[str]
+    tmp_path: Path, failure_free: list[str], kind: str, request: pytest.FixtureRequest
 ) -> None:
     run = Run.under(tmp_path)
-    store = f"sqlite:///{tmp_path}/journal.db"
+    if kind == "sqlite":
+        store = f"sqlite:///{tmp_path}/journal.db"
+    else:
+        store = request.getfixturevalue("postgres_url")
     # No job-identifier: the job identity is the Flink job id, kept in each key's state.
     run.start("--fail-at", str(FAIL_AT), "--store", store, "--job-id", "")
     assert re.search(r"Restoring job \S+ from Checkpoint", flink_log(run.logs))
@@ -191,6 +195,8 @@ def test_with_a_store_no_call_runs_twice_after_a_failure(
     assert len({c.idempotency_key for c in calls}) == INPUTS
     job = calls[0].idempotency_key.split(":")[0]
     assert re.fullmatch(r"[0-9a-f]{32}", job), job  # the Flink job id
+    if kind == "postgresql":
+        assert "agent-pw" not in flink_log(run.logs)  # the password never reaches a log
 
 
 def test_with_a_store_a_savepoint_restore_makes_no_call_twice(
@@ -214,3 +220,21 @@ def test_with_a_store_a_savepoint_restore_makes_no_call_twice(
     assert sorted(read_lines(run.out)) == failure_free
     calls = read_calls(run.calls)
     assert len(calls) == INPUTS, len(calls) - INPUTS
+
+
+def test_with_a_store_a_hard_crash_of_the_python_worker_runs_no_call_twice(
+    tmp_path: Path, failure_free: list[str]
+) -> None:
+    # Process mode with the Python worker in its own process (PyFlink runs it inside the client
+    # in a local job unless told otherwise): os._exit kills it mid-run, as a lost TaskManager's
+    # Python would be; Flink restarts the job from its checkpoint.
+    run = Run.under(tmp_path)
+    store = f"sqlite:///{tmp_path}/journal.db"
+    run.start(
+        *("--fail-at", str(FAIL_AT), "--store", store, "--mode", "process", "--crash"),
+        env={"_python_worker_execution_mode": "process"},
+    )
+    assert re.search(r"Restoring job \S+ from Checkpoint", flink_log(run.logs))
+    assert (run.marker.parent / (run.marker.name + ".failed")).exists()  # it did crash
+    assert sorted(read_lines(run.out)) == failure_free
+    assert len(read_calls(run.calls)) == INPUTS

@@ -70,6 +70,8 @@ class RecoveryAgent(Agent):
             # this test run, not a result to replay.
             if not os.path.exists(marker + ".failed"):
                 open(marker + ".failed", "w").close()
+                if ctx.config.get_raw("test.crash"):
+                    os._exit(17)  # the process dies on the spot, as a killed TaskManager would
                 raise RuntimeError(f"injected failure at input {n}")
         memory = ctx.short_term_memory
         count = (memory.get("count") or 0) + 1

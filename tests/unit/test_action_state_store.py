@@ -24,7 +24,6 @@ from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.durable.records import CallRecord, CallStatus, ErrorInfo
 from flink_agents_ctx.durable.wal import ExecutionId, InMemoryActionStateStore, key_columns
 from flink_agents_ctx.stores import open_store
-from flink_agents_ctx.stores.sql import sqlite_store
 from flink_agents_ctx.testing import AgentTestHarness
 from tests.support.durable_agents import CALLS, Gate, TwoCallsAgent, count, gated
 
@@ -51,53 +50,74 @@ def records() -> list[CallRecord]:
     ]
 
 
-# -- the SQLite adapter ------------------------------------------------------------------------
+# -- the SQL adapters (a SQLite file; a PostgreSQL server the test session starts) ---------------
 
 
-def test_sqlite_store_round_trips_records(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/journal.db"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/journal.db"
+    url: str = request.getfixturevalue("postgres_url")
     store = open_store(url)
+    store.prune(older_than=float("inf"))  # the server is shared by the session's tests
+    store.close()
+    return url
+
+
+def test_sql_store_round_trips_records(store_url: str) -> None:
+    store = open_store(store_url)
     for record in records():
         store.save(execution(), record)
     store.close()
-    reopened = open_store(url)  # committed: a new connection (another process) reads them back
+    reopened = open_store(store_url)  # committed: a new connection (another process) reads them
     assert reopened.load(execution()) == {r.index: r for r in records()}
     assert reopened.load(execution(seq=1)) == {}
     assert reopened.count("job") == 3
+    reopened.close()
 
 
-def test_saving_an_index_again_replaces_the_record(tmp_path: Path) -> None:
-    store = sqlite_store(f"sqlite:///{tmp_path}/journal.db")
+def test_saving_an_index_again_replaces_the_record(store_url: str) -> None:
+    store = open_store(store_url)
     pending = CallRecord(0, "mod.f", "d0", CallStatus.PENDING, "json")
     done = CallRecord(0, "mod.f", "d0", CallStatus.SUCCEEDED, "json", b"42")
     store.save(execution(), pending)
     store.save(execution(), done)
     assert store.load(execution()) == {0: done}
+    store.close()
 
 
-def test_keys_are_stored_structurally(tmp_path: Path) -> None:
-    store = sqlite_store(f"sqlite:///{tmp_path}/journal.db")
+def test_keys_are_stored_structurally(store_url: str) -> None:
+    store = open_store(store_url)
     # Keys that a joined "a:b:c" rendering would confuse, and values equal as text only.
     keys: list[Any] = [("a:b", "c"), ("a", "b:c"), 1, "1", b"1", (1,), None]
     for i, key in enumerate(keys):
-        store.save(
-            execution(key=key), CallRecord(0, "f", "d", CallStatus.SUCCEEDED, "json", b"%d" % i)
-        )
+        record = CallRecord(0, "f", "d", CallStatus.SUCCEEDED, "json", b"%d" % i)
+        store.save(execution(key=key), record)
     for i, key in enumerate(keys):
         assert store.load(execution(key=key))[0].payload == b"%d" % i
     assert len({key_columns(k)[0] for k in keys}) == len(keys)
+    store.close()
 
 
-def test_prune_deletes_only_records_older_than_the_cut(tmp_path: Path) -> None:
+def test_prune_deletes_only_records_older_than_the_cut(store_url: str) -> None:
     now = [1000.0]
-    store = sqlite_store(f"sqlite:///{tmp_path}/journal.db")
-    store._clock = lambda: now[0]
+    store = open_store(store_url)
+    store._clock = lambda: now[0]  # type: ignore[attr-defined]
     store.save(execution(seq=0), records()[0])
     now[0] = 2000.0
     store.save(execution(seq=1), records()[0])
     assert store.prune(older_than=1500.0) == 1
     assert store.load(execution(seq=0)) == {}
     assert list(store.load(execution(seq=1))) == [0]
+    store.close()
+
+
+def test_jobs_sharing_a_store_are_kept_apart(store_url: str) -> None:
+    store = open_store(store_url)
+    store.save(execution(job="a"), records()[0])
+    assert store.load(execution(job="b")) == {}
+    assert (store.count("a"), store.count("b")) == (1, 0)
+    store.close()
 
 
 def test_a_misconfigured_store_address_is_a_config_error() -> None:

@@ -28,3 +28,18 @@ def test_durable_call_example_runs() -> None:
 
     agent = Agent().add_action("pay", [InputEvent], namespace["pay"])  # type: ignore[arg-type]
     assert AgentTestHarness(agent).run([("order-1", "order-1")]) == [1200]
+
+
+def test_store_configuration_example_is_valid() -> None:
+    (block,) = [b for b in python_blocks() if '"action-state.store"' in b]
+    namespace: dict[str, object] = {}
+    exec(compile(block.split("agents_env = ")[0], "README.md", "exec"), namespace)
+    from flink_agents_ctx.config import ACTION_STATE_STORE, AgentConfig
+
+    config = AgentConfig(namespace["config"])  # type: ignore[arg-type]
+    assert (
+        config.get(
+            ACTION_STATE_STORE,
+        )
+        == "sqlite:////var/lib/flink-agents/journal.db"
+    )

@@ -2,7 +2,7 @@
 
 usage: recovery_job.py OUT_DIR CHECKPOINT_DIR N CALL_LOG MARKER [--fail-at I] [--restarts K]
                        [--restore PATH] [--expect-failure] [--savepoint-after C --savepoint-dir D]
-                       [--store ADDRESS] [--job-id NAME]
+                       [--store ADDRESS] [--job-id NAME] [--mode thread|process] [--crash]
 
 Checkpoints every second (retained on cancellation and failure), restarts K times (fixed delay).
 ``--fail-at`` injects one failure at input I after a checkpoint; ``--restore`` starts from a
@@ -47,6 +47,8 @@ def main() -> None:
     parser.add_argument("--restore")
     parser.add_argument("--expect-failure", action="store_true")
     parser.add_argument("--store", help="action-state.store address")
+    parser.add_argument("--mode", default="thread", choices=("thread", "process"))
+    parser.add_argument("--crash", action="store_true", help="fail with os._exit, not raise")
     parser.add_argument("--job-id", default="recovery-test", help="'' leaves it unset")
     parser.add_argument("--savepoint-after", type=int)
     parser.add_argument("--savepoint-dir")
@@ -55,7 +57,11 @@ def main() -> None:
     conf = Configuration()
     # The throttling map is created before the agent environment sets its default, so say it
     # here: in process mode it would run in bundles and hand the agent all input at once.
-    conf.set_string("python.execution-mode", "thread")
+    conf.set_string("python.execution-mode", args.mode)
+    if args.mode == "process":
+        # Small bundles: records reach the agent as they come, and checkpoints are not held up.
+        conf.set_string("python.fn-execution.bundle.size", "10")
+        conf.set_string("python.fn-execution.bundle.time", "20")
     conf.set_string("execution.checkpointing.interval", "1 s")
     conf.set_string("execution.checkpointing.dir", Path(args.checkpoints).as_uri())
     conf.set_string(
@@ -78,6 +84,7 @@ def main() -> None:
         "test.call-log": args.call_log,
         "test.marker": args.marker,
         "test.checkpoint-dir": args.checkpoints,
+        "test.crash": args.crash,
     }
     if args.job_id:
         agent_config["job-identifier"] = args.job_id
