@@ -102,7 +102,8 @@ class InMemoryActionStateStore:
         self._clock = clock
         with self._lock:
             self._rows = self._shared.setdefault(name, {})
-        self.fail_writes = False  # a test switch: every save raises, as an unreachable store would
+        # A test switch: this many upcoming saves raise, as a flaky or unreachable store would.
+        self.failing_saves = 0
 
     @property
     def address(self) -> str:
@@ -115,7 +116,8 @@ class InMemoryActionStateStore:
             return {i: rec for i, (rec, _) in self._rows.get(execution, {}).items()}
 
     def save(self, execution: ExecutionId, record: CallRecord) -> None:
-        if self.fail_writes:
+        if self.failing_saves > 0:
+            self.failing_saves -= 1
             raise ConnectionError(f"{self.address} is unavailable")
         with self._lock:
             self._rows.setdefault(execution, {})[record.index] = (record, self._clock())

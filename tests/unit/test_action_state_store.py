@@ -189,9 +189,16 @@ def test_a_failing_store_fails_the_job_even_if_the_action_catches_everything() -
     agent = Agent().add_action("act", [InputEvent], act, on_failure="emit")
     h = AgentTestHarness(agent, {**STORE, "action-state.write-attempts": 2})
     assert h.action_state_store is not None
-    h.action_state_store.fail_writes = True  # type: ignore[attr-defined]
+    h.action_state_store.failing_saves = 10**6  # type: ignore[attr-defined]
     with pytest.raises(ActionStateStoreError, match="after 2 attempts"):
         h.send("k", 1)
+
+
+def test_transient_store_errors_are_retried() -> None:
+    h = AgentTestHarness(TwoCallsAgent(), {**STORE, "action-state.write-attempts": 3})
+    h.action_state_store.failing_saves = 2  # type: ignore[union-attr]
+    assert h.run([("k", 7)]) == [214]
+    assert h.action_state_store.count() == 2  # type: ignore[union-attr]
 
 
 def test_a_failing_store_fails_the_job_for_async_calls_too() -> None:
@@ -205,7 +212,7 @@ def test_a_failing_store_fails_the_job_for_async_calls_too() -> None:
     h = AgentTestHarness(
         Agent().add_action("act", [InputEvent], act), {**STORE, "action-state.write-attempts": 1}
     )
-    h.action_state_store.fail_writes = True  # type: ignore[union-attr]
+    h.action_state_store.failing_saves = 10**6  # type: ignore[union-attr]
     h.send("k", 1)
     with pytest.raises(ActionStateStoreError):
         h.drain()

@@ -3,6 +3,7 @@
 usage: recovery_job.py OUT_DIR CHECKPOINT_DIR N CALL_LOG MARKER [--fail-at I] [--restarts K]
                        [--restore PATH] [--expect-failure] [--savepoint-after C --savepoint-dir D]
                        [--store ADDRESS] [--job-id NAME] [--mode thread|process] [--crash]
+                       [--agent-parallelism P]
 
 Checkpoints every second (retained on cancellation and failure), restarts K times (fixed delay).
 ``--fail-at`` injects one failure at input I after a checkpoint; ``--restore`` starts from a
@@ -48,6 +49,7 @@ def main() -> None:
     parser.add_argument("--expect-failure", action="store_true")
     parser.add_argument("--store", help="action-state.store address")
     parser.add_argument("--mode", default="thread", choices=("thread", "process"))
+    parser.add_argument("--agent-parallelism", type=int, default=1)
     parser.add_argument("--crash", action="store_true", help="fail with os._exit, not raise")
     parser.add_argument("--job-id", default="recovery-test", help="'' leaves it unset")
     parser.add_argument("--savepoint-after", type=int)
@@ -95,6 +97,8 @@ def main() -> None:
         .from_datastream(numbers, key_selector=lambda x: x % 5)
         .apply(recovery.RecoveryAgent())
         .to_datastream()
+        # The source stays at parallelism 1, so each key's inputs arrive in order.
+        .set_parallelism(args.agent_parallelism)
     )
     out.map(str, output_type=Types.STRING()).sink_to(
         # Roll on every checkpoint, so each checkpoint and savepoint commits what came before it.
@@ -103,7 +107,9 @@ def main() -> None:
         .build()
     )
     if args.savepoint_after is not None:
-        stop_after_calls(env, args.call_log, args.savepoint_after, args.savepoint_dir)
+        # With an injected failure, stop only after it happened (and the job restored).
+        failed = Path(args.marker + ".failed") if args.fail_at >= 0 else None
+        stop_after_calls(env, args.call_log, args.savepoint_after, args.savepoint_dir, failed)
         return
     try:
         env.execute("recovery")
@@ -113,13 +119,23 @@ def main() -> None:
         print("JOB FAILED")
 
 
-def stop_after_calls(env: object, call_log: str, calls: int, savepoint_dir: str) -> None:
+def stop_after_calls(
+    env: object, call_log: str, calls: int, savepoint_dir: str, after: Path | None
+) -> None:
     client = env.execute_async("recovery")  # type: ignore[attr-defined]
     deadline = time.monotonic() + 120
     log = Path(call_log)
-    while not log.exists() or log.read_text().count("\n") < calls:
+
+    def made() -> int:
+        return log.read_text().count("\n") if log.exists() else 0
+
+    # With ``after``: wait for it, then for 50 more calls, so the restarted job is running.
+    need = calls if after is None else None
+    while need is None or made() < need:
         if time.monotonic() > deadline:
             raise TimeoutError(f"fewer than {calls} calls after 120 s")
+        if need is None and after is not None and after.exists():
+            need = max(calls, made() + 50)
         time.sleep(0.05)
     print("SAVEPOINT", stop_with_savepoint(client, Path(savepoint_dir).as_uri()))
     client.get_job_execution_result().result()
