@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from flink_agents_ctx.errors import ConfigError
 
@@ -139,20 +139,55 @@ ASYNC_MAX_WAKE_INTERVAL_MS: ConfigOption[int] = ConfigOption(
 STORE_SCHEMES = ("sqlite", "postgresql", "postgres", "memory")
 
 
+_SECRET_PARAMS = ("password", "passwd", "pwd", "sslpassword")
+
+
 def redact_url(url: Any) -> str:
-    """``url`` with its password replaced by ``***`` (for logs and errors)."""
+    """``url`` with its password (in the user part or a ``password=`` parameter) replaced by
+    ``***`` (for logs and errors)."""
     text = str(url)
     try:
         parts = urlsplit(text)
-        if parts.password is None:
-            return text
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-        netloc = f"{parts.username or ''}:***@{host}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        netloc = parts.netloc
+        if parts.password is not None:
+            host = parts.hostname or ""
+            if parts.port is not None:
+                host = f"{host}:{parts.port}"
+            netloc = f"{parts.username or ''}:***@{host}"
+        query = "&".join(
+            f"{name}=***" if name.lower() in _SECRET_PARAMS else pair
+            for pair in parts.query.split("&")
+            if pair
+            for name in [pair.split("=", 1)[0]]
+        )
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return "<an address that does not parse>"
+
+
+def url_secrets(url: str) -> list[str]:
+    """Every form of the password in ``url`` (as written and decoded), to scrub from messages."""
+    found: list[str] = []
+    try:
+        parts = urlsplit(url)
+        raw = [parts.netloc.rpartition("@")[0].partition(":")[2]] if "@" in parts.netloc else []
+        for pair in parts.query.split("&"):
+            name, _, value = pair.partition("=")
+            if name.lower() in _SECRET_PARAMS:
+                raw.append(value)
+        for value in raw:
+            if value:
+                found.extend({value, unquote(value)})
+    except ValueError:
+        pass
+    return found
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret replaced by ``***``."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def _check_store_url(url: str) -> str | None:
@@ -279,4 +314,8 @@ class AgentConfig:
         return dict(self._values)
 
     def __repr__(self) -> str:
-        return f"AgentConfig({self._values!r})"
+        shown = {
+            k: redact_url(v) if k == ACTION_STATE_STORE.key and v is not None else v
+            for k, v in self._values.items()
+        }
+        return f"AgentConfig({shown!r})"

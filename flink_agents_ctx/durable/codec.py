@@ -177,14 +177,22 @@ def _from_json(data: Any) -> Any:
     if tag == "$f":
         return float(body)
     if tag == "$e":
-        return _resolve_type(body)(_from_json(data["v"]))
+        # Only enum lookups: a recorded value may come from a shared store, so it must not be
+        # able to call an arbitrary class.
+        klass = _resolve_type(body)
+        if not (isinstance(klass, type) and issubclass(klass, enum.Enum)):
+            raise ValueError(f"recorded type {body} is not an enum")
+        return klass(_from_json(data["v"]))
     if tag == "$dc":
         klass = _resolve_type(body)
-        if not dataclasses.is_dataclass(klass):
+        if not (isinstance(klass, type) and dataclasses.is_dataclass(klass)):
             raise ValueError(f"recorded type {body} is not a dataclass")
         return klass(**{k: _from_json(v) for k, v in data["v"].items()})
     if tag == "$pm":
-        return _resolve_type(body).model_validate(data["v"])  # type: ignore[attr-defined]
+        klass = _resolve_type(body)
+        if not (isinstance(klass, type) and hasattr(klass, "model_fields")):
+            raise ValueError(f"recorded type {body} is not a pydantic model")
+        return klass.model_validate(data["v"])  # type: ignore[attr-defined]
     if tag == "$dt":
         return datetime.datetime.fromisoformat(body)
     if tag == "$date":

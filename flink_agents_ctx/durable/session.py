@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from flink_agents_ctx.mailbox import Mailbox
 
 _log = logging.getLogger(__name__)
 _tokens = itertools.count(1)
+_TIMEOUT_TYPE = f"{DurableCallTimeoutError.__module__}.{DurableCallTimeoutError.__qualname__}"
 
 LENIENT = "lenient"
 STRICT = "strict"
@@ -102,6 +104,9 @@ class _InFlight:
     call: _Call
     future: asyncio.Future[Any]
     deadline: float | None
+    # Held while the worker commits the outcome and while a timeout abandons the call, so a late
+    # outcome is never committed after the timeout was (see ``_committing``).
+    guard: threading.Lock
     abandoned: list[bool]
 
 
@@ -142,6 +147,7 @@ class DurableSession:
     def execute(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run ``fn`` on this thread (or replay it) and return its result or raise its exception."""
         self._mailbox.check("durable_execute")
+        self.check_store()
         call = self._prepare(fn, args, kwargs)
         record = self._match(call)
         if record is not None and record.status is not CallStatus.PENDING:
@@ -161,6 +167,7 @@ class DurableSession:
     ) -> asyncio.Future[Any]:
         """Start ``fn`` on a worker (or replay it); the future completes on the task thread."""
         self._mailbox.check("durable_execute_async")
+        self.check_store()
         if self.loop is None:
             raise FlinkAgentsError(
                 f"durable_execute_async was called from the synchronous action "
@@ -177,12 +184,13 @@ class DurableSession:
                 future.set_exception(e)
             return future
         abandoned = [False]
+        guard = threading.Lock()
         deadline = self._deadline(call)
         work = self._work(call, record, abandoned, deadline)
         self._commit_pending(call)
         if self._wal is not None:
-            work = self._committing(self._wal, call, work)
-        flight = _InFlight(call, future, deadline, abandoned)
+            work = self._committing(self._wal, call, work, abandoned, guard)
+        flight = _InFlight(call, future, deadline, guard, abandoned)
         self._inflight[call.index] = flight
         # A checkpoint taken while the call runs keeps this: on restore the reconciler decides.
         self._journal.write(
@@ -208,6 +216,12 @@ class DurableSession:
                 ),
             )
 
+    def check_store(self) -> None:
+        """Raise the store failure this execution already met (an action that caught it must
+        not make further calls without records)."""
+        if self.store_error is not None:
+            raise self.store_error
+
     def _commit(self, wal: WriteAheadJournal, record: CallRecord) -> None:
         try:
             wal.commit(record)
@@ -216,11 +230,17 @@ class DurableSession:
             raise
 
     def _committing(
-        self, wal: WriteAheadJournal, call: _Call, work: Callable[[], Outcome]
+        self,
+        wal: WriteAheadJournal,
+        call: _Call,
+        work: Callable[[], Outcome],
+        abandoned: list[bool],
+        guard: threading.Lock,
     ) -> Callable[[], Outcome]:
         """``work`` followed, on the same worker, by committing its record to the store: the
         record is durable even if a checkpoint or savepoint is taken before the task thread sees
-        the outcome."""
+        the outcome. An outcome that arrives after the call timed out is not committed: the
+        action saw the timeout, and that is what the store keeps."""
 
         def run() -> Outcome:
             outcome = work()
@@ -230,10 +250,13 @@ class DurableSession:
                 record = self._make_record(call, outcome)
             except Exception:
                 return outcome  # the task thread reports the encoding error to the action
-            try:
-                wal.commit(record)
-            except ActionStateStoreError as e:
-                return Outcome(False, error=e, journal=False, fatal=True)
+            with guard:
+                if abandoned[0]:
+                    return outcome
+                try:
+                    wal.commit(record)
+                except ActionStateStoreError as e:
+                    return Outcome(False, error=e, journal=False, fatal=True)
             return dataclasses.replace(outcome, record=record)
 
         return run
@@ -281,7 +304,11 @@ class DurableSession:
         self._stats.mismatches += 1
         for i in [i for i in self._records if i >= call.index]:
             del self._records[i]
-        self._journal.drop_from(call.index)
+        try:
+            self._journal.drop_from(call.index)
+        except ActionStateStoreError as e:
+            self.store_error = e
+            raise
         return None
 
     def _work(
@@ -369,7 +396,8 @@ class DurableSession:
         """Fail in-flight calls whose timeout has passed."""
         for index, flight in list(self._inflight.items()):
             if flight.deadline is not None and flight.deadline <= now:
-                flight.abandoned[0] = True
+                with flight.guard:
+                    flight.abandoned[0] = True
                 self.apply(Completion(self.token, index, self._timeout_outcome(flight.call)))
 
     def next_deadline(self) -> float | None:
@@ -442,6 +470,11 @@ class DurableSession:
         if record.status is CallStatus.SUCCEEDED:
             return record.value()
         info = record.error or ErrorInfo("builtins.Exception", "unknown failure", "")
+        if info.type_name == _TIMEOUT_TYPE:
+            # Recorded by the library itself: rebuilt exactly, without unpickling anything.
+            raise DurableCallTimeoutError(
+                info.message, action=self.scope.action, call_index=record.index
+            )
         rebuilt = info.rebuild(allow_pickle=trusted)
         if rebuilt is not None:
             raise rebuilt

@@ -22,11 +22,12 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from flink_agents_ctx.config import scrub
 from flink_agents_ctx.durable.codec import JsonCodec
 from flink_agents_ctx.durable.identity import canonical_bytes
 from flink_agents_ctx.durable.journal import CallJournal
 from flink_agents_ctx.durable.records import CallRecord, CallStatus
-from flink_agents_ctx.errors import ActionStateStoreError, NonCanonicalArgumentError
+from flink_agents_ctx.errors import ActionStateStoreError, ConfigError, NonCanonicalArgumentError
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,14 +35,29 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ExecutionId:
-    """One action execution: ``action`` running as step ``step`` of input ``seq`` of ``key``."""
+    """One action execution: ``action`` running as step ``step`` of input ``seq`` of ``key``.
+
+    ``input_digest`` identifies the input itself: after a restore, a key's inputs from several
+    upstream subtasks may arrive in another order, and the records of another input that got the
+    same sequence number must not answer this one's calls."""
 
     job_id: str
     key_digest: str
     key_text: str
     seq: int
+    input_digest: str
     action: str
     step: int
+
+
+def input_digest(value: object) -> str:
+    """A process-independent digest of an input record (of its repr when it has no canonical
+    encoding: such inputs are then matched only within one process's lifetime)."""
+    try:
+        canonical = canonical_bytes(value)
+    except (NonCanonicalArgumentError, TypeError, ValueError):
+        canonical = b"repr:" + repr(value).encode()
+    return hashlib.sha256(canonical).hexdigest()[:32]
 
 
 def key_columns(key: Hashable) -> tuple[str, str]:
@@ -68,8 +84,8 @@ class ActionStateStore(Protocol):
         ...
 
     @property
-    def secret(self) -> str | None:
-        """The password in the store's address, to scrub from driver messages."""
+    def secrets(self) -> list[str]:
+        """The password in the store's address (every form), to scrub from driver messages."""
         ...
 
     def load(self, execution: ExecutionId) -> dict[int, CallRecord]:
@@ -78,6 +94,11 @@ class ActionStateStore(Protocol):
 
     def save(self, execution: ExecutionId, record: CallRecord) -> None:
         """Commit ``record`` (replacing one of the same index) before returning."""
+        ...
+
+    def delete_from(self, execution: ExecutionId, index: int) -> None:
+        """Delete the records of ``execution`` from call ``index`` on (a lenient replay found
+        the action's calls changed there; the old ones must not answer a later replay)."""
         ...
 
     def prune(self, older_than: float) -> int:
@@ -109,7 +130,7 @@ class InMemoryActionStateStore:
     def address(self) -> str:
         return f"memory://{self._name}"
 
-    secret = None
+    secrets: list[str] = []
 
     def load(self, execution: ExecutionId) -> dict[int, CallRecord]:
         with self._lock:
@@ -121,6 +142,12 @@ class InMemoryActionStateStore:
             raise ConnectionError(f"{self.address} is unavailable")
         with self._lock:
             self._rows.setdefault(execution, {})[record.index] = (record, self._clock())
+
+    def delete_from(self, execution: ExecutionId, index: int) -> None:
+        with self._lock:
+            records = self._rows.get(execution, {})
+            for i in [i for i in records if i >= index]:
+                del records[i]
 
     def prune(self, older_than: float) -> int:
         removed = 0
@@ -152,7 +179,7 @@ class InMemoryActionStateStore:
 
 
 def with_retries(
-    address: str, what: str, attempts: int, op: Callable[[], T], secret: str | None = None
+    address: str, what: str, attempts: int, op: Callable[[], T], secrets: list[str] | None = None
 ) -> T:
     """Run ``op``, retrying transient failures with backoff from 50 ms; after ``attempts`` raise
     :class:`ActionStateStoreError` (the job fails; durability is never switched off silently)."""
@@ -160,11 +187,11 @@ def with_retries(
     for attempt in range(1, attempts + 1):
         try:
             return op()
-        except ActionStateStoreError:
+        except (ActionStateStoreError, ConfigError):
             raise
         except Exception as e:
             if attempt == attempts:
-                detail = str(e).replace(secret, "***") if secret else str(e)
+                detail = scrub(str(e), secrets or [])
                 raise ActionStateStoreError(
                     f"could not {what} in the action-state store {address} after {attempts} "
                     f"attempts: {type(e).__name__}: {detail}. The job fails so that no call runs "
@@ -220,7 +247,7 @@ class WriteAheadJournal:
             "read call records",
             self._attempts,
             lambda: store.load(self._execution),
-            store.secret,
+            store.secrets,
         )
         for index, record in stored.items():
             mine = records.get(index)
@@ -238,15 +265,23 @@ class WriteAheadJournal:
             f"record call {record.index} of action {self._execution.action}",
             self._attempts,
             lambda: store.save(self._execution, record),
-            store.secret,
+            store.secrets,
         )
 
     def write(self, record: CallRecord) -> None:
         self._keyed.write(record)
 
     def drop_from(self, index: int) -> None:
-        # Records in the store stay: a lenient replay overwrites them index by index.
         self._keyed.drop_from(index)
+        store = self._store
+        with_retries(
+            store.address,
+            f"drop changed call records of action {self._execution.action}",
+            self._attempts,
+            lambda: store.delete_from(self._execution, index),
+            store.secrets,
+        )
+        self.from_store = {i for i in self.from_store if i < index}
 
     def flush(self) -> None:
         self._keyed.flush()

@@ -44,12 +44,14 @@ from flink_agents_ctx.config import (
     SHORT_TERM_MEMORY_TTL_UPDATE_TYPE,
     SHORT_TERM_MEMORY_TTL_VISIBILITY,
     AgentConfig,
+    scrub,
 )
 from flink_agents_ctx.context.common import ActionFrame, BaseRunnerContext, ContextServices
 from flink_agents_ctx.context.kinds import context_factories
 from flink_agents_ctx.durable.executor import CallExecutor
 from flink_agents_ctx.durable.journal import JOURNAL_STATE, KeyedJournal
 from flink_agents_ctx.durable.records import CallRecord
+from flink_agents_ctx.durable.wal import input_digest
 from flink_agents_ctx.errors import ActionExecutionError, OperatorStateError
 from flink_agents_ctx.events import ActionFailedEvent, Event, InputEvent, OutputEvent
 from flink_agents_ctx.mailbox import Mailbox
@@ -367,12 +369,13 @@ class OperatorCore:
         self._metas[key] = after
 
     def _new_run(self, seq: int, value: Any, timestamp: int | None, job: str) -> _LiveRun:
-        run = Run(seq, timestamp, job)
+        run = Run(seq, timestamp, job, input_digest(value) if self.store is not None else "")
         self._dispatch(run, InputEvent(input=value, source_timestamp=timestamp))
         return _LiveRun(run)
 
     def _restored_run(self, key: Hashable) -> _LiveRun:
-        run = self._runs.load_run(self._default_job)
+        # A run from before job identities were kept had the configured one or the agent's name.
+        run = self._runs.load_run(self._configured_job or self._plan.name)
         if run is None:
             raise OperatorStateError(f"key {key!r} is marked busy but has no run in state")
         _log.info(
@@ -475,7 +478,7 @@ class OperatorCore:
 
     def _maybe_prune(self) -> None:
         """Delete store records older than ``action-state.retention.ms``, in the background, every
-        quarter of the retention (at most hourly)."""
+        quarter of the retention (and at least hourly)."""
         now = time.time()
         if now < self._next_prune or (self._pruning is not None and self._pruning.is_alive()):
             return
@@ -488,7 +491,8 @@ class OperatorCore:
             try:
                 removed = store.prune(older_than)
             except Exception as e:  # the next write fails the job if the store is really gone
-                _log.warning("action-state store %s: pruning failed: %s", store.address, e)
+                detail = scrub(str(e), store.secrets)
+                _log.warning("action-state store %s: pruning failed: %s", store.address, detail)
                 return
             if removed:
                 _log.info("action-state store %s: pruned %d old records", store.address, removed)

@@ -69,7 +69,10 @@ class ActionRunner:
             settings = self._settings
             journal: CallJournal = KeyedJournal(self._journal_state, restored)
             if settings.store is not None:
-                execution = ExecutionId(run.job, *key_columns(key), run.seq, spec.name, step.index)
+                key_digest, key_text = key_columns(key)
+                execution = ExecutionId(
+                    run.job, key_digest, key_text, run.seq, run.input_digest, spec.name, step.index
+                )
                 journal = WriteAheadJournal(
                     journal, settings.store, execution, settings.store_attempts
                 )
@@ -134,6 +137,7 @@ class ActionRunner:
                             action=spec.name,
                         )
                     # Everything finished so far must be in the next checkpoint.
+                    _raise_store_error(frame)
                     if frame.has_session:
                         frame.session.flush()
                     ctx.park()

@@ -56,6 +56,7 @@ class Run:
     seq: int
     timestamp: int | None
     job: str
+    input_digest: str = ""
     steps: list[Step] = field(default_factory=list)
     next_index: int = 0
     wrote_sensory: bool = False
@@ -66,14 +67,17 @@ class Run:
 
     def to_state(self) -> tuple[Any, ...]:
         steps = [(s.event, s.action, s.index) for s in self.steps]
-        return (2, self.seq, self.timestamp, steps, self.next_index, self.wrote_sensory, self.job)
+        fields = (self.seq, self.timestamp, steps, self.next_index, self.wrote_sensory)
+        return (2, *fields, self.job, self.input_digest)
 
     @classmethod
     def from_state(cls, data: tuple[Any, ...], default_job: str) -> Run:
         # Version 1 had no job identity; such a run keeps the operator's default.
         seq, timestamp, steps, next_index, wrote_sensory = data[1:6]
-        job = data[6] if data[0] >= 2 else default_job
-        return cls(seq, timestamp, job, [Step(*s) for s in steps], next_index, wrote_sensory)
+        job, digest = (data[6], data[7]) if data[0] >= 2 else (default_job, "")
+        return cls(
+            seq, timestamp, job, digest, [Step(*s) for s in steps], next_index, wrote_sensory
+        )
 
 
 class KeyRuns:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flink_agents_ctx.config import redact_url
+from flink_agents_ctx.config import redact_url, url_secrets
 from flink_agents_ctx.durable.wal import ActionStateStore, InMemoryActionStateStore, with_retries
 from flink_agents_ctx.errors import ConfigError
 
@@ -25,8 +23,8 @@ def open_store(url: str, attempts: int = 5) -> ActionStateStore:
     from flink_agents_ctx.stores.sql import postgres_store, sqlite_store
 
     opener = sqlite_store if scheme == "sqlite" else postgres_store
-    secret = urlsplit(url).password
-    return with_retries(redact_url(url), "open the store", attempts, lambda: opener(url), secret)
+    secrets = url_secrets(url)
+    return with_retries(redact_url(url), "open the store", attempts, lambda: opener(url), secrets)
 
 
 __all__ = ["open_store"]

@@ -2,7 +2,7 @@
 
 One row per durable call of an action execution::
 
-    job_id, key_digest, key_text, seq, action, step, call_index   -- the primary key
+    job_id, key_digest, key_text, seq, input_digest, action, step, call_index  -- primary key
     function_id, digest, status, codec, payload, error, written_at
 
 ``key_digest`` is the SHA-256 of the key's canonical encoding and ``key_text`` the key as JSON, so
@@ -25,18 +25,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flink_agents_ctx.config import redact_url
+from flink_agents_ctx.config import redact_url, url_secrets
 from flink_agents_ctx.durable.records import CallRecord, CallStatus, ErrorInfo
 from flink_agents_ctx.durable.wal import ExecutionId
-from flink_agents_ctx.errors import ConfigError
+from flink_agents_ctx.errors import ActionStateStoreError, ConfigError
 
 TABLE = "flink_agents_action_state"
 
 _COLUMNS = (
-    "job_id, key_digest, key_text, seq, action, step, call_index, "
+    "job_id, key_digest, key_text, seq, input_digest, action, step, call_index, "
     "function_id, digest, status, codec, payload, error, written_at"
 )
-_KEY = "job_id, key_digest, seq, action, step, call_index"
+_KEY = "job_id, key_digest, seq, input_digest, action, step, call_index"
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ def _schema(d: _Dialect) -> list[str]:
             key_digest TEXT NOT NULL,
             key_text TEXT NOT NULL,
             seq BIGINT NOT NULL,
+            input_digest TEXT NOT NULL,
             action TEXT NOT NULL,
             step INTEGER NOT NULL,
             call_index INTEGER NOT NULL,
@@ -85,7 +86,7 @@ class SqlActionStateStore:
         dialect: _Dialect,
         connect: Callable[[], Any],
         address: str,
-        secret: str | None = None,
+        secrets: list[str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._dialect = dialect
@@ -94,7 +95,8 @@ class SqlActionStateStore:
         self._lock = threading.Lock()
         self._clock = clock
         self.address = address
-        self.secret = secret
+        self.secrets = secrets or []
+        self._closed = False
         self._run(lambda cur: [cur.execute(stmt) for stmt in _schema(dialect)])
 
     def _sql(self, text: str) -> str:
@@ -102,6 +104,11 @@ class SqlActionStateStore:
 
     def _run(self, work: Callable[[Any], Any]) -> Any:
         with self._lock:
+            if self._closed:
+                raise ActionStateStoreError(
+                    f"the action-state store {self.address} was closed (the operator stopped)",
+                    store=self.address,
+                )
             if self._conn is None:
                 self._conn = self._connect()
             try:
@@ -120,12 +127,14 @@ class SqlActionStateStore:
     def load(self, execution: ExecutionId) -> dict[int, CallRecord]:
         query = self._sql(
             f"SELECT call_index, function_id, digest, status, codec, payload, error FROM {TABLE} "
-            "WHERE job_id = ? AND key_digest = ? AND seq = ? AND action = ? AND step = ?"
+            "WHERE job_id = ? AND key_digest = ? AND seq = ? AND input_digest = ? AND action = ? "
+            "AND step = ?"
         )
         params = (
             execution.job_id,
             execution.key_digest,
             execution.seq,
+            execution.input_digest,
             execution.action,
             execution.step,
         )
@@ -138,7 +147,7 @@ class SqlActionStateStore:
 
     def save(self, execution: ExecutionId, record: CallRecord) -> None:
         statement = self._sql(
-            f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             f"ON CONFLICT ({_KEY}) DO UPDATE SET function_id = excluded.function_id, "
             "digest = excluded.digest, status = excluded.status, codec = excluded.codec, "
             "payload = excluded.payload, error = excluded.error, written_at = excluded.written_at"
@@ -148,6 +157,7 @@ class SqlActionStateStore:
             execution.key_digest,
             execution.key_text,
             execution.seq,
+            execution.input_digest,
             execution.action,
             execution.step,
             record.index,
@@ -158,6 +168,22 @@ class SqlActionStateStore:
             record.payload,
             _error_json(record.error),
             self._clock(),
+        )
+        self._run(lambda cur: cur.execute(statement, params))
+
+    def delete_from(self, execution: ExecutionId, index: int) -> None:
+        statement = self._sql(
+            f"DELETE FROM {TABLE} WHERE job_id = ? AND key_digest = ? AND seq = ? "
+            "AND input_digest = ? AND action = ? AND step = ? AND call_index >= ?"
+        )
+        params = (
+            execution.job_id,
+            execution.key_digest,
+            execution.seq,
+            execution.input_digest,
+            execution.action,
+            execution.step,
+            index,
         )
         self._run(lambda cur: cur.execute(statement, params))
 
@@ -184,6 +210,7 @@ class SqlActionStateStore:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
@@ -250,7 +277,7 @@ def postgres_store(url: str) -> SqlActionStateStore:
     except ImportError:
         raise ConfigError(
             "action-state.store is a PostgreSQL address but the psycopg package is not installed; "
-            "pip install 'psycopg[binary]'",
+            "pip install 'flink-agents-ctx[postgres]'",
             key="action-state.store",
             value=redact_url(url),
         ) from None
@@ -259,4 +286,4 @@ def postgres_store(url: str) -> SqlActionStateStore:
     def connect() -> Any:
         return psycopg.connect(dsn, autocommit=True, connect_timeout=10)
 
-    return SqlActionStateStore(_POSTGRES, connect, redact_url(url), urlsplit(url).password)
+    return SqlActionStateStore(_POSTGRES, connect, redact_url(url), url_secrets(url))

@@ -29,12 +29,10 @@ def work(n: int, log: str) -> int:
     return n * 10
 
 
-def _checkpoint_ids(checkpoint_dir: str, completed: bool) -> set[int]:
-    # Flink creates chk-<id> when it triggers a checkpoint and writes _metadata when it completes.
-    pattern = os.path.join(checkpoint_dir, "*", "chk-*", "_metadata" if completed else "")
-    return {
-        int(p.rstrip(os.sep).split(os.sep)[-2 if completed else -1][4:]) for p in glob.glob(pattern)
-    }
+def _completed_checkpoints(checkpoint_dir: str) -> set[int]:
+    # Flink writes chk-<id>/_metadata when checkpoint <id> completes.
+    pattern = os.path.join(checkpoint_dir, "*", "chk-*", "_metadata")
+    return {int(p.split(os.sep)[-2][4:]) for p in glob.glob(pattern)}
 
 
 def hold_until_checkpoint(marker: str, checkpoint_dir: str, log: str) -> str:
@@ -44,9 +42,11 @@ def hold_until_checkpoint(marker: str, checkpoint_dir: str, log: str) -> str:
         f.write("held once\n")
     # Wait for a checkpoint triggered after this call started: its barrier reaches the agent after
     # the action's first call was recorded, so the restore must not make that call again.
-    triggered = max(_checkpoint_ids(checkpoint_dir, completed=False), default=0)
+    # Checkpoints run one at a time, so the second one to complete after the last one completed
+    # now was triggered after this moment (the first may already have been under way).
+    wanted = max(_completed_checkpoints(checkpoint_dir), default=0) + 2
     deadline = time.monotonic() + 60
-    while not (later := [i for i in _checkpoint_ids(checkpoint_dir, True) if i > triggered]):
+    while not (later := [i for i in _completed_checkpoints(checkpoint_dir) if i >= wanted]):
         if time.monotonic() > deadline:
             raise TimeoutError("no checkpoint completed while the action was parked")
         time.sleep(0.05)
