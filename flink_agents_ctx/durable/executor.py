@@ -20,6 +20,7 @@ from flink_agents_ctx.durable.options import (
     reset_current_call,
     set_current_call,
 )
+from flink_agents_ctx.durable.records import CallRecord
 from flink_agents_ctx.mailbox import durable_scope
 
 
@@ -35,7 +36,7 @@ class Outcome:
     journal: bool = True
     # Set by the worker when a write-ahead store is configured: the record it committed, or
     # ``fatal`` when committing failed (the job must fail, the action must not see a result).
-    record: Any = None
+    record: CallRecord | None = None
     fatal: bool = False
 
 

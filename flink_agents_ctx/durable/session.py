@@ -16,7 +16,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from flink_agents_ctx.durable.identity import (
 from flink_agents_ctx.durable.journal import CallJournal
 from flink_agents_ctx.durable.options import NO_RETRY, CallInfo, DurableFunction
 from flink_agents_ctx.durable.records import CallRecord, CallStatus, ErrorInfo
+from flink_agents_ctx.durable.scope import CallScope, DurableStats
 from flink_agents_ctx.durable.wal import WriteAheadJournal, untrusted_record_error
 from flink_agents_ctx.errors import (
     ActionStateStoreError,
@@ -38,7 +39,6 @@ from flink_agents_ctx.errors import (
     DurableCallTimeoutError,
     FlinkAgentsError,
     JournalMissError,
-    NonCanonicalArgumentError,
     NonDeterministicReplayError,
 )
 from flink_agents_ctx.mailbox import Mailbox
@@ -50,38 +50,6 @@ _TIMEOUT_TYPE = f"{DurableCallTimeoutError.__module__}.{DurableCallTimeoutError.
 LENIENT = "lenient"
 STRICT = "strict"
 REPLAY_ONLY = "replay-only"
-
-
-@dataclass(frozen=True)
-class CallScope:
-    """Where calls of a session come from; the parts of every call's idempotency key."""
-
-    job_id: str
-    key: Hashable
-    seq: int
-    action: str
-    step: int
-
-    def idempotency_key(self, index: int) -> str:
-        return f"{self.job_id}:{key_digest(self.key)}:{self.seq}:{self.action}.{self.step}:{index}"
-
-
-def key_digest(key: Hashable) -> str:
-    """A process-independent digest of a Flink key."""
-    try:
-        return argument_digest((key,), {})[:16]
-    except NonCanonicalArgumentError:
-        # Flink keys hash and compare by value, so their repr is deterministic in practice.
-        return argument_digest((repr(key),), {})[:16]
-
-
-@dataclass
-class DurableStats:
-    """Counts the operator reports as metrics."""
-
-    replayed: int = 0
-    mismatches: int = 0
-    calls: int = 0
 
 
 @dataclass(frozen=True)

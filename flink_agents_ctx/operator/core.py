@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Hashable
-from dataclasses import dataclass
 from typing import Any
 
 from flink_agents_ctx.agent import AgentPlan
@@ -44,9 +42,8 @@ from flink_agents_ctx.config import (
     SHORT_TERM_MEMORY_TTL_UPDATE_TYPE,
     SHORT_TERM_MEMORY_TTL_VISIBILITY,
     AgentConfig,
-    scrub,
 )
-from flink_agents_ctx.context.common import ActionFrame, BaseRunnerContext, ContextServices
+from flink_agents_ctx.context.common import BaseRunnerContext, ContextServices
 from flink_agents_ctx.context.kinds import context_factories
 from flink_agents_ctx.durable.executor import CallExecutor
 from flink_agents_ctx.durable.journal import JOURNAL_STATE, KeyedJournal
@@ -66,15 +63,15 @@ from flink_agents_ctx.metrics.builtin import (
 from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.operator.execution import ActionRunner, DurableSettings
 from flink_agents_ctx.operator.runs import KeyMeta, KeyRuns, Run
+from flink_agents_ctx.operator.wakeups import LiveRun, Wakeups
 from flink_agents_ctx.resources.registry import ResourceRegistry
 from flink_agents_ctx.stores import open_store
+from flink_agents_ctx.stores.pruning import Pruner
 from flink_agents_ctx.types import MemoryType
 
 _log = logging.getLogger(__name__)
 
 _META_CACHE_SIZE = 65536
-# A parked key's own timer while it waits (with a key switch): how soon a restore resumes it.
-_HEARTBEAT_MS = 1000
 
 SENSORY_STATE = "flink-agents.sensory-memory"
 SHORT_TERM_STATE = "flink-agents.short-term-memory"
@@ -90,19 +87,6 @@ def short_term_ttl(config: AgentConfig) -> StateTtl | None:
         config.get(SHORT_TERM_MEMORY_TTL_UPDATE_TYPE) or "OnCreateAndWrite",
         config.get(SHORT_TERM_MEMORY_TTL_VISIBILITY) or "NeverReturnExpired",
     )
-
-
-@dataclass(eq=False)
-class _LiveRun:
-    """A run of this operator instance that is parked (or being driven)."""
-
-    run: Run
-    frame: ActionFrame | None = None
-    restored: bool = False
-    wake_at_ms: int | None = None
-    wake_delay_ms: int = 1
-    # The key's handle for the state backend's key switch (taken when the run first parks).
-    handle: object = None
 
 
 class OperatorCore:
@@ -158,18 +142,18 @@ class OperatorCore:
         self._runs = KeyRuns(state)
         self._switch = state.key_switch()
         store_url = config.get(ACTION_STATE_STORE)
+        store_attempts = config.get(ACTION_STATE_WRITE_ATTEMPTS) or 5
         store = None
+        self._pruner: Pruner | None = None
         if store_url:
-            store = open_store(store_url, config.get(ACTION_STATE_WRITE_ATTEMPTS) or 5)
+            store = open_store(store_url, store_attempts)
             _log.info("durable call records go to the action-state store %s", store.address)
+            self._pruner = Pruner(store, (config.get(ACTION_STATE_RETENTION_MS) or 0) / 1000)
         self.store = store
-        self._retention_s = (config.get(ACTION_STATE_RETENTION_MS) or 0) / 1000
-        self._next_prune = 0.0
-        self._pruning: threading.Thread | None = None
         self._journal_state = state.map_state(JOURNAL_STATE)
-        self._max_wake_ms = config.get(ASYNC_MAX_WAKE_INTERVAL_MS) or 20
-        self._poll_at_ms: int | None = None
-        self._poll_delay_ms = 1
+        self._wakeups = Wakeups(
+            self._switch is not None, config.get(ASYNC_MAX_WAKE_INTERVAL_MS) or 20
+        )
         self.runner = ActionRunner(
             plan,
             contexts,
@@ -180,11 +164,11 @@ class OperatorCore:
             DurableSettings(
                 config.get(DURABLE_MISMATCH_MODE) or "lenient",
                 store,
-                config.get(ACTION_STATE_WRITE_ATTEMPTS) or 5,
+                store_attempts,
                 config.get(ACTION_STATE_ALLOW_PICKLE) is True,
             ),
         )
-        self._live: dict[Hashable, _LiveRun] = {}
+        self._live: dict[Hashable, LiveRun] = {}
         # Key meta as last written by this instance (only this instance writes it, and a restore
         # builds a new one), so most inputs skip reading it from state.
         self._metas: dict[Hashable, tuple[int, int, bool, str | None]] = {}
@@ -205,8 +189,8 @@ class OperatorCore:
             self._advance(key, timers, outputs, (value, timestamp))
         finally:
             self.metrics.maybe_flush()
-        if self.store is not None:
-            self._maybe_prune()
+        if self._pruner is not None:
+            self._pruner.maybe_prune()
         return outputs
 
     def on_timer(self, key: Hashable, timers: Timers, end_of_input: bool = False) -> list[Any]:
@@ -215,23 +199,15 @@ class OperatorCore:
         instance knows of (and every input waiting behind it) has finished."""
         self.mailbox.enter()
         outputs: list[Any] = []
-        now_ms = timers.now_ms()
-        live = self._live.get(key)
-        if live is not None and live.wake_at_ms is not None and live.wake_at_ms <= now_ms:
-            live.wake_at_ms = None
         switch = self._switch
-        if self._poll_at_ms is not None and self._poll_at_ms <= now_ms:
-            self._poll_at_ms = None  # this may be the poll; a spare one costs nothing
-        if switch is not None:
-            # Poll fast while calls keep finishing, back off while none does.
-            finished = bool(self.executor.keys_with_completions())
-            self._poll_delay_ms = 1 if finished else min(2 * self._poll_delay_ms, self._max_wake_ms)
+        finished = switch is not None and bool(self.executor.keys_with_completions())
+        self._wakeups.fired(self._live.get(key), timers.now_ms(), finished)
         try:
             self._advance(key, timers, outputs, None)
             if switch is not None:
                 self._serve_parked(switch, timers, outputs, drain=end_of_input)
                 if self._live:
-                    self._ensure_poll(timers)
+                    self._wakeups.ensure_poll(timers)
             else:
                 while end_of_input and self.is_busy(key):
                     self.executor.wait(key, self._wait_s([self._live[key]]))
@@ -291,7 +267,7 @@ class OperatorCore:
         return ready
 
     @staticmethod
-    def _wait_s(parked: list[_LiveRun]) -> float:
+    def _wait_s(parked: list[LiveRun]) -> float:
         dues = [
             due
             for live in parked
@@ -336,9 +312,7 @@ class OperatorCore:
                     start = (seq, *runs.dequeue(seq))
                 if start is None:
                     break
-                if meta.job is None and self._configured_job is None:
-                    meta.job = self._default_job
-                live = self._new_run(*start, self._configured_job or meta.job or self._default_job)
+                live = self._new_run(*start, self._job_for(meta))
                 start = None
             self._live[key] = live
             try:
@@ -359,7 +333,7 @@ class OperatorCore:
             meta.active = True
             if live.handle is None and self._switch is not None:
                 live.handle = self._switch.current()
-            self._schedule(live, timers)
+            self._wakeups.schedule(live, timers)
             break
         after = meta.to_state()
         if after != before:
@@ -368,12 +342,21 @@ class OperatorCore:
             self._metas.clear()
         self._metas[key] = after
 
-    def _new_run(self, seq: int, value: Any, timestamp: int | None, job: str) -> _LiveRun:
+    def _job_for(self, meta: KeyMeta) -> str:
+        """The key's job identity: the configured one, else the one fixed in its meta when the
+        key was first seen."""
+        if self._configured_job:
+            return self._configured_job
+        if meta.job is None:
+            meta.job = self._default_job
+        return meta.job
+
+    def _new_run(self, seq: int, value: Any, timestamp: int | None, job: str) -> LiveRun:
         run = Run(seq, timestamp, job, input_digest(value) if self.store is not None else "")
         self._dispatch(run, InputEvent(input=value, source_timestamp=timestamp))
-        return _LiveRun(run)
+        return LiveRun(run)
 
-    def _restored_run(self, key: Hashable) -> _LiveRun:
+    def _restored_run(self, key: Hashable) -> LiveRun:
         # A run from before job identities were kept had the configured one or the agent's name.
         run = self._runs.load_run(self._configured_job or self._plan.name)
         if run is None:
@@ -385,7 +368,7 @@ class OperatorCore:
             run.seq,
             run.steps[0].action if run.steps else "-",
         )
-        return _LiveRun(run, restored=True)
+        return LiveRun(run, restored=True)
 
     def _dispatch(self, run: Run, event: Event) -> None:
         self.metrics.event_processed()
@@ -400,7 +383,7 @@ class OperatorCore:
                 event.message,
             )
 
-    def _drive_run(self, key: Hashable, live: _LiveRun, outputs: list[Any]) -> bool:
+    def _drive_run(self, key: Hashable, live: LiveRun, outputs: list[Any]) -> bool:
         """Advance ``live`` as far as it goes; True when the run is finished."""
         run = live.run
         runner = self.runner
@@ -443,62 +426,6 @@ class OperatorCore:
                 if isinstance(event, OutputEvent):
                     outputs.append(event.output)
                 self._dispatch(run, event)
-
-    def _schedule(self, live: _LiveRun, timers: Timers) -> None:
-        """Make sure timers bring the parked run back.
-
-        With a key switch (thread mode) one operator-wide poll timer serves every parked key
-        (backing off from 1 ms to ``async.max-wake-interval.ms`` while nothing finishes), so the
-        timer rate does not grow with the number of waiting keys. Each parked key keeps a timer
-        of its own only for its next call timeout or loop timer, and a slow heartbeat: timers are
-        part of checkpoints, and after a restore that is how a parked run is found again. Without
-        a key switch each key polls for itself, with the same backoff.
-        """
-        now_ms = timers.now_ms()
-        due = live.frame.next_due() if live.frame is not None else None
-        if self._switch is not None:
-            delay = _HEARTBEAT_MS
-            self._ensure_poll(timers)
-        else:
-            delay = live.wake_delay_ms
-            live.wake_delay_ms = min(delay * 2, self._max_wake_ms)
-        if due is not None:
-            delay = min(delay, max(1, int((due - time.monotonic()) * 1000) + 1))
-        wake_at = now_ms + delay
-        if live.wake_at_ms is None or wake_at < live.wake_at_ms or live.wake_at_ms <= now_ms:
-            timers.wake_at(wake_at)
-            live.wake_at_ms = wake_at
-        timers.at_end_of_input()
-
-    def _ensure_poll(self, timers: Timers) -> None:
-        """Keep one poll timer pending (on whichever key is current) while runs are parked."""
-        if self._poll_at_ms is None:
-            self._poll_at_ms = timers.now_ms() + self._poll_delay_ms
-            timers.wake_at(self._poll_at_ms)
-
-    def _maybe_prune(self) -> None:
-        """Delete store records older than ``action-state.retention.ms``, in the background, every
-        quarter of the retention (and at least hourly)."""
-        now = time.time()
-        if now < self._next_prune or (self._pruning is not None and self._pruning.is_alive()):
-            return
-        self._next_prune = now + min(max(self._retention_s / 4, 0.05), 3600.0)
-        store, older_than = self.store, now - self._retention_s
-        if store is None:
-            return
-
-        def prune() -> None:
-            try:
-                removed = store.prune(older_than)
-            except Exception as e:  # the next write fails the job if the store is really gone
-                detail = scrub(str(e), store.secrets)
-                _log.warning("action-state store %s: pruning failed: %s", store.address, detail)
-                return
-            if removed:
-                _log.info("action-state store %s: pruned %d old records", store.address, removed)
-
-        self._pruning = threading.Thread(target=prune, name="flink-agents-prune", daemon=True)
-        self._pruning.start()
 
     # -- inspection and shutdown --------------------------------------------------------------
 
@@ -552,8 +479,8 @@ class OperatorCore:
         self._live.clear()
         self.executor.shutdown()
         if self.store is not None:
-            if self._pruning is not None:
-                self._pruning.join(timeout=5)
+            if self._pruner is not None:
+                self._pruner.close()
             self.store.close()
         for ctx in self._contexts.values():
             ctx.close()

@@ -10,7 +10,8 @@ from flink_agents_ctx.backends.protocols import MapStore
 from flink_agents_ctx.context.common import ActionFrame, ActionOutcome, BaseRunnerContext
 from flink_agents_ctx.durable.executor import CallExecutor
 from flink_agents_ctx.durable.journal import CallJournal, KeyedJournal
-from flink_agents_ctx.durable.session import CallScope, DurableSession, DurableStats
+from flink_agents_ctx.durable.scope import CallScope, DurableStats
+from flink_agents_ctx.durable.session import DurableSession
 from flink_agents_ctx.durable.step_loop import StepLoop
 from flink_agents_ctx.durable.wal import (
     ActionStateStore,

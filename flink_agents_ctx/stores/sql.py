@@ -37,6 +37,15 @@ _COLUMNS = (
     "function_id, digest, status, codec, payload, error, written_at"
 )
 _KEY = "job_id, key_digest, seq, input_digest, action, step, call_index"
+# The rows of one action execution.
+_EXECUTION = (
+    "job_id = ? AND key_digest = ? AND seq = ? AND input_digest = ? AND action = ? AND step = ?"
+)
+
+
+def _execution_params(execution: ExecutionId) -> tuple[Any, ...]:
+    e = execution
+    return (e.job_id, e.key_digest, e.seq, e.input_digest, e.action, e.step)
 
 
 @dataclass(frozen=True)
@@ -127,17 +136,9 @@ class SqlActionStateStore:
     def load(self, execution: ExecutionId) -> dict[int, CallRecord]:
         query = self._sql(
             f"SELECT call_index, function_id, digest, status, codec, payload, error FROM {TABLE} "
-            "WHERE job_id = ? AND key_digest = ? AND seq = ? AND input_digest = ? AND action = ? "
-            "AND step = ?"
+            f"WHERE {_EXECUTION}"
         )
-        params = (
-            execution.job_id,
-            execution.key_digest,
-            execution.seq,
-            execution.input_digest,
-            execution.action,
-            execution.step,
-        )
+        params = _execution_params(execution)
 
         def work(cur: Any) -> list[Sequence[Any]]:
             cur.execute(query, params)
@@ -172,19 +173,8 @@ class SqlActionStateStore:
         self._run(lambda cur: cur.execute(statement, params))
 
     def delete_from(self, execution: ExecutionId, index: int) -> None:
-        statement = self._sql(
-            f"DELETE FROM {TABLE} WHERE job_id = ? AND key_digest = ? AND seq = ? "
-            "AND input_digest = ? AND action = ? AND step = ? AND call_index >= ?"
-        )
-        params = (
-            execution.job_id,
-            execution.key_digest,
-            execution.seq,
-            execution.input_digest,
-            execution.action,
-            execution.step,
-            index,
-        )
+        statement = self._sql(f"DELETE FROM {TABLE} WHERE {_EXECUTION} AND call_index >= ?")
+        params = (*_execution_params(execution), index)
         self._run(lambda cur: cur.execute(statement, params))
 
     def prune(self, older_than: float) -> int:

@@ -76,6 +76,19 @@ class Run:
         return result.stdout
 
 
+def sqlite_address(base: Path) -> str:
+    return f"sqlite:///{base}/journal.db"
+
+
+def savepoint_of(stdout: str) -> str:
+    savepoint = savepoint_of(stdout)
+    return savepoint
+
+
+def restored_from_a_checkpoint(run: Run) -> bool:
+    return re.search(r"Restoring job \S+ from Checkpoint", flink_log(run.logs)) is not None
+
+
 def trigger_time_s(log: str, checkpoint_id: int) -> float:
     match = re.search(rf"Triggering checkpoint {checkpoint_id} \(.*?\) @ (\d+)", log)
     assert match, f"no trigger of checkpoint {checkpoint_id} in the Flink log"
@@ -156,7 +169,7 @@ def test_stop_with_savepoint_then_restore(tmp_path: Path, failure_free: list[str
     run = Run.under(tmp_path)
     savepoints = tmp_path / "savepoints"
     stdout = run.start("--savepoint-after", "200", "--savepoint-dir", str(savepoints))
-    (savepoint,) = re.findall(r"^SAVEPOINT (\S+)$", stdout, re.MULTILINE)
+    savepoint = savepoint_of(stdout)
     first = read_lines(run.out)
     assert 0 < len(first) < INPUTS  # stopped mid-stream
     calls_before = len(read_calls(run.calls))
@@ -186,20 +199,18 @@ def test_with_a_store_no_call_runs_twice_after_a_failure(
     tmp_path: Path, failure_free: list[str], kind: str, request: pytest.FixtureRequest
 ) -> None:
     run = Run.under(tmp_path)
-    if kind == "sqlite":
-        store = f"sqlite:///{tmp_path}/journal.db"
-    else:
-        store = request.getfixturevalue("postgres_url")
+    postgres = kind == "postgresql"
+    store = request.getfixturevalue("postgres_url") if postgres else sqlite_address(tmp_path)
     # No job-identifier: the job identity is the Flink job id, kept in each key's state.
     run.start("--fail-at", str(FAIL_AT), "--store", store, "--job-id", "")
-    assert re.search(r"Restoring job \S+ from Checkpoint", flink_log(run.logs))
+    assert restored_from_a_checkpoint(run)
     assert sorted(read_lines(run.out)) == failure_free
     calls = read_calls(run.calls)
     assert len(calls) == INPUTS  # exactly one real call per input
     assert len({c.idempotency_key for c in calls}) == INPUTS
     job = calls[0].idempotency_key.split(":")[0]
     assert re.fullmatch(r"[0-9a-f]{32}", job), job  # the Flink job id
-    if kind == "postgresql":
+    if postgres:
         assert "agent-pw" not in flink_log(run.logs)  # the password never reaches a log
 
 
@@ -207,19 +218,13 @@ def test_with_a_store_a_savepoint_restore_makes_no_call_twice(
     tmp_path: Path, failure_free: list[str]
 ) -> None:
     run = Run.under(tmp_path)
-    store = f"sqlite:///{tmp_path}/journal.db"
+    store = sqlite_address(tmp_path)
     savepoints = tmp_path / "savepoints"
     stdout = run.start(
-        "--savepoint-after",
-        "200",
-        "--savepoint-dir",
-        str(savepoints),
-        "--store",
-        store,
-        "--job-id",
-        "",
+        *("--savepoint-after", "200", "--savepoint-dir", str(savepoints)),
+        *("--store", store, "--job-id", ""),
     )
-    (savepoint,) = re.findall(r"^SAVEPOINT (\S+)$", stdout, re.MULTILINE)
+    savepoint = savepoint_of(stdout)
     run.start("--restore", savepoint, "--store", store, "--job-id", "", attempt="2")
     assert sorted(read_lines(run.out)) == failure_free
     calls = read_calls(run.calls)
@@ -233,12 +238,12 @@ def test_with_a_store_a_hard_crash_of_the_python_worker_runs_no_call_twice(
     # in a local job unless told otherwise): os._exit kills it mid-run, as a lost TaskManager's
     # Python would be; Flink restarts the job from its checkpoint.
     run = Run.under(tmp_path)
-    store = f"sqlite:///{tmp_path}/journal.db"
+    store = sqlite_address(tmp_path)
     run.start(
         *("--fail-at", str(FAIL_AT), "--store", store, "--mode", "process", "--crash"),
         env={"_python_worker_execution_mode": "process"},
     )
-    assert re.search(r"Restoring job \S+ from Checkpoint", flink_log(run.logs))
+    assert restored_from_a_checkpoint(run)
     crashed = run.marker.parent / (run.marker.name + ".failed")
     assert crashed.exists()
     assert sorted(read_lines(run.out)) == failure_free
@@ -261,14 +266,14 @@ def test_with_a_store_parallel_agents_recover_and_rescale(
     # Two agent subtasks fail and restore; then the job stops with a savepoint and restarts with
     # three, so key groups move between subtasks. Keys find their records wherever they land.
     run = Run.under(tmp_path)
-    store = f"sqlite:///{tmp_path}/journal.db"
+    store = sqlite_address(tmp_path)
     savepoints = tmp_path / "savepoints"
     stdout = run.start(
         *("--fail-at", str(FAIL_AT), "--store", store, "--agent-parallelism", "2"),
         *("--savepoint-after", "300", "--savepoint-dir", str(savepoints)),
     )
-    assert re.search(r"Restoring job \S+ from Checkpoint", flink_log(run.logs))
-    (savepoint,) = re.findall(r"^SAVEPOINT (\S+)$", stdout, re.MULTILINE)
+    assert restored_from_a_checkpoint(run)
+    savepoint = savepoint_of(stdout)
     run.start("--restore", savepoint, "--store", store, "--agent-parallelism", "3", attempt="2")
     assert sorted(read_lines(run.out)) == failure_free
     assert len(read_calls(run.calls)) == INPUTS

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +31,12 @@ from flink_agents_ctx.durable.wal import (
 )
 from flink_agents_ctx.stores import open_store
 from flink_agents_ctx.testing import AgentTestHarness
-from tests.support.durable_agents import CALLS, Gate, TwoCallsAgent, count, gated
+from tests.support.durable_agents import CALLS, TwoCallsAgent, count, gated
 
 
 @pytest.fixture(autouse=True)
-def _fresh() -> Iterator[None]:
-    CALLS.clear()
-    Gate.reset()
+def _fresh(fresh_calls: None) -> None:
     InMemoryActionStateStore.reset()
-    yield
-    Gate.event.set()
 
 
 def execution(job: str = "job", key: Any = "k", seq: int = 0, value: Any = 7) -> ExecutionId:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -48,13 +47,7 @@ from tests.support.durable_agents import (
     triple,
 )
 
-
-@pytest.fixture(autouse=True)
-def _fresh_counts() -> Iterator[None]:
-    CALLS.clear()
-    Gate.reset()
-    yield
-    Gate.event.set()  # release workers a test left waiting
+pytestmark = pytest.mark.usefixtures("fresh_calls")
 
 
 def one_action(func: Any, **options: Any) -> Agent:

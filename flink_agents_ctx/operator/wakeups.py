@@ -1,0 +1,80 @@
+"""When the operator comes back to parked runs: the timers it registers for them.
+
+With a key switch (thread mode) one operator-wide poll timer serves every parked key, backing off
+from 1 ms to ``async.max-wake-interval.ms`` while no call finishes, so the timer rate does not grow
+with the number of waiting keys. Each parked key keeps a timer of its own only for its next call
+timeout or loop timer, and a slow heartbeat: timers are part of checkpoints, and after a restore
+that is how a parked run is found again. Without a key switch each key polls for itself, with the
+same backoff.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from flink_agents_ctx.backends.protocols import Timers
+from flink_agents_ctx.context.common import ActionFrame
+from flink_agents_ctx.operator.runs import Run
+
+# A parked key's own timer while it waits (with a key switch): how soon a restore resumes it.
+HEARTBEAT_MS = 1000
+
+
+@dataclass(eq=False)
+class LiveRun:
+    """A run of this operator instance that is parked (or being driven)."""
+
+    run: Run
+    frame: ActionFrame | None = None
+    restored: bool = False
+    wake_at_ms: int | None = None
+    wake_delay_ms: int = 1
+    # The key's handle for the state backend's key switch (taken when the run first parks).
+    handle: object = None
+
+
+class Wakeups:
+    """The wake-up timers of one operator instance (see the module docstring)."""
+
+    def __init__(self, shared_poll: bool, max_wake_ms: int) -> None:
+        self._shared_poll = shared_poll
+        self._max_wake_ms = max_wake_ms
+        self._poll_at_ms: int | None = None
+        self._poll_delay_ms = 1
+
+    def fired(self, live: LiveRun | None, now_ms: int, calls_finished: bool) -> None:
+        """A timer fired at ``now_ms`` (``live``: the firing key's run, if parked here)."""
+        if live is not None and live.wake_at_ms is not None and live.wake_at_ms <= now_ms:
+            live.wake_at_ms = None
+        if self._poll_at_ms is not None and self._poll_at_ms <= now_ms:
+            self._poll_at_ms = None  # this may be the poll; a spare one costs nothing
+        if self._shared_poll:
+            # Poll fast while calls keep finishing, back off while none does.
+            self._poll_delay_ms = (
+                1 if calls_finished else min(2 * self._poll_delay_ms, self._max_wake_ms)
+            )
+
+    def schedule(self, live: LiveRun, timers: Timers) -> None:
+        """Make sure timers bring the parked run of the current key back."""
+        now_ms = timers.now_ms()
+        due = live.frame.next_due() if live.frame is not None else None
+        if self._shared_poll:
+            delay = HEARTBEAT_MS
+            self.ensure_poll(timers)
+        else:
+            delay = live.wake_delay_ms
+            live.wake_delay_ms = min(delay * 2, self._max_wake_ms)
+        if due is not None:
+            delay = min(delay, max(1, int((due - time.monotonic()) * 1000) + 1))
+        wake_at = now_ms + delay
+        if live.wake_at_ms is None or wake_at < live.wake_at_ms or live.wake_at_ms <= now_ms:
+            timers.wake_at(wake_at)
+            live.wake_at_ms = wake_at
+        timers.at_end_of_input()
+
+    def ensure_poll(self, timers: Timers) -> None:
+        """Keep one poll timer pending (on whichever key is current) while runs are parked."""
+        if self._shared_poll and self._poll_at_ms is None:
+            self._poll_at_ms = timers.now_ms() + self._poll_delay_ms
+            timers.wake_at(self._poll_at_ms)
