@@ -81,8 +81,8 @@ def sqlite_address(base: Path) -> str:
 
 
 def savepoint_of(stdout: str) -> str:
-    savepoint = savepoint_of(stdout)
-    return savepoint
+    (savepoint,) = re.findall(r"^SAVEPOINT (\S+)$", stdout, re.MULTILINE)
+    return str(savepoint)
 
 
 def restored_from_a_checkpoint(run: Run) -> bool:
