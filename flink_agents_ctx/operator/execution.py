@@ -150,7 +150,11 @@ class ActionRunner:
             outcome = ctx.finish()
         except BaseException as e:
             ctx.abort()
-            self.discard(frame)
+            # Only a failure the run goes on from (an ActionFailedEvent) ends the action for
+            # good. Any other one fails the job, which restores the last checkpoint: keep the
+            # journal, so that a callback Flink still delivers before it cancels the task
+            # replays the recorded calls instead of making them again.
+            self.discard(frame, clear_journal=frame.spec.on_failure == "emit")
             if not isinstance(e, Exception) or isinstance(e, ActionStateStoreError):
                 raise
             _raise_store_error(frame)

@@ -289,6 +289,27 @@ def test_end_of_input_does_not_spin_on_outcomes_nobody_waits_for() -> None:
     assert cpu < 0.5 * wall, f"end of input used {cpu:.2f} s of CPU in {wall:.2f} s"
 
 
+def test_a_run_failing_the_job_keeps_its_journal_for_callbacks_before_the_restart() -> None:
+    failed = []
+
+    async def act(event: InputEvent, ctx: RunnerContext) -> None:
+        await ctx.durable_execute_async(triple, 2)
+        await ctx.durable_execute_async(count, "second")  # parks: the journal is in state
+        if not failed:
+            failed.append(True)
+            raise RuntimeError("fails the job once")
+        ctx.send_event(OutputEvent(output="done"))
+
+    h = AgentTestHarness(one_action(act))
+    h.send("k", 0)
+    with pytest.raises(ActionExecutionError):
+        h.drain()
+    # Flink may still fire a timer of the key before it cancels the task: the parked run in
+    # state resumes and replays its recorded calls.
+    assert h.drain() == ["done"]
+    assert CALLS["triple"] == 1
+
+
 def test_waiting_keys_share_one_poll_timer() -> None:
     async def act(event: InputEvent, ctx: RunnerContext) -> None:
         await ctx.durable_execute_async(gated, event.input)
