@@ -2,21 +2,31 @@
 
 Layers (a module imports only from its own layer or below; ``tests/unit/test_layers.py`` checks it)::
 
-    testing                                      harness over the operator core
-    operator                                     OperatorCore, Flink adapter, pipeline wiring
-    context                                      runner contexts (Python; Java later)
-    memory, durable, metrics, resources          what contexts are made of (durable: journaled calls)
-    backends                                     keyed state and metric seams, in-memory and Flink
-    errors, types, config, events, agent, mailbox
+    testing        the harness, the probe it reads through, in-memory fakes of the storage ports
+    operator       OperatorCore (schedules runs), wiring, the probe, the Flink adapter, pipeline
+    context        runner contexts: one API per language over an action execution (Python)
+    execution      ActionExecution: one action execution from start to commit or abort
+    action_state   the write-ahead store: port, store journal, SQL adapters, pruning, addresses
+    memory, durable, metrics, resources
+                   memory trees; durable calls (identity, codecs, records, the journal port and its
+                   keyed implementation, sessions, the worker pool, the step loop); metrics;
+                   resources
+    backends       keyed-state and metric seams, and their PyFlink implementation
+    errors, types, config, events, agent, mailbox, values, state_layout
+                   definitions: typed errors, records, the configuration table, events, agents,
+                   the mailbox rule, valid values, every keyed state's name and format
 
 PyFlink is imported only by ``backends.flink_state`` and ``operator`` modules that touch Flink;
 ``AgentsExecutionEnvironment`` is loaded lazily so harness-only users do not import PyFlink.
+Configuration options are defined by the package of their concept and registered in the one
+configuration table; the imports below register them all.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import flink_agents_ctx.action_state.options  # noqa: F401  (registers the store's options)
 from flink_agents_ctx.agent import Agent, action
 from flink_agents_ctx.config import AgentConfig, ConfigOption
 from flink_agents_ctx.context.base import RunnerContext
@@ -37,6 +47,7 @@ from flink_agents_ctx.errors import (
     DurableScopeError,
     EventSerializationError,
     FlinkAgentsError,
+    JournalDecodingError,
     JournalEncodingError,
     JournalMissError,
     MailboxThreadError,
@@ -80,6 +91,7 @@ __all__ = [
     "Gauge",
     "Histogram",
     "InputEvent",
+    "JournalDecodingError",
     "JournalEncodingError",
     "JournalMissError",
     "MailboxThreadError",

@@ -12,6 +12,7 @@ into an :class:`AgentPlan` (an immutable dispatch table) when the operator opens
 
 from __future__ import annotations
 
+import enum
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,15 @@ from flink_agents_ctx.types import ActionKind, ResourceType
 _ACTION_ATTR = "__flink_agents_action__"
 
 
+class FailurePolicy(str, enum.Enum):
+    """What an exception raised by an action does (``@action(..., on_failure=...)``)."""
+
+    FAIL = "fail"
+    """The job fails and restarts from its last checkpoint (the action's journal is kept)."""
+    EMIT = "emit"
+    """The run goes on with an ActionFailedEvent; the failed action's journal is dropped."""
+
+
 @dataclass(frozen=True)
 class ActionSpec:
     """One action: its name, the event types it listens to, the callable and its own config."""
@@ -34,12 +44,12 @@ class ActionSpec:
     func: Callable[..., Any]
     kind: ActionKind = ActionKind.PYTHON
     config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    on_failure: str = "fail"
+    on_failure: FailurePolicy = FailurePolicy.FAIL
+    is_async: bool = field(init=False)
+    """Whether the action is an ``async def`` coroutine function."""
 
-    @property
-    def is_async(self) -> bool:
-        """Whether the action is an ``async def`` coroutine function."""
-        return inspect.iscoroutinefunction(self.func)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.func))
 
 
 @dataclass(frozen=True)
@@ -52,23 +62,21 @@ class ResourceSpec:
     takes_context: bool
 
 
-FAILURE_POLICIES = ("fail", "emit")
-
-
 @dataclass(frozen=True)
 class _ActionMark:
     listen_to: tuple[type[Event], ...]
     config: Mapping[str, Any]
-    on_failure: str
+    on_failure: FailurePolicy
 
 
-def _check_failure_policy(where: str, on_failure: str) -> str:
-    if on_failure not in FAILURE_POLICIES:
+def _check_failure_policy(where: str, on_failure: str) -> FailurePolicy:
+    try:
+        return FailurePolicy(on_failure)
+    except ValueError:
         raise AgentDefinitionError(
             f"{where}: on_failure is {on_failure!r}; use 'fail' (the job fails and restarts) or "
             "'emit' (an ActionFailedEvent continues the run)"
-        )
-    return on_failure
+        ) from None
 
 
 def action(
@@ -208,7 +216,7 @@ class Agent:
         listen_to: tuple[type[Event], ...],
         func: Callable[..., Any],
         config: Mapping[str, Any],
-        on_failure: str = "fail",
+        on_failure: FailurePolicy = FailurePolicy.FAIL,
     ) -> None:
         if not callable(func):
             raise AgentDefinitionError(f"action '{name}': {func!r} is not callable")

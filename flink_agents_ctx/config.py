@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from flink_agents_ctx.errors import ConfigError
 
@@ -30,8 +29,8 @@ class ConfigOption(Generic[T]):
     minimum: float | None = None
     # Further checks of a parsed value: returns a problem to report, or None.
     check: Callable[[T], str | None] | None = None
-    # Renders a value for error messages (to keep secrets out of them).
-    show: Callable[[Any], Any] = repr
+    # Renders a raw value for messages and reprs, keeping secrets out (None: as it is).
+    shown: Callable[[Any], str] | None = None
 
     def parse(self, raw: Any) -> T:
         """Convert a raw value (as found in a dict or a Flink configuration) to the option's type."""
@@ -51,10 +50,11 @@ class ConfigOption(Generic[T]):
             )
         problem = self.check(value) if self.check is not None else None
         if problem is not None:
+            shown = repr(raw) if self.shown is None else repr(self.shown(raw))
             raise ConfigError(
-                f"option '{self.key}' is {self.show(raw)}; {problem}",
+                f"option '{self.key}' is {shown}; {problem}",
                 key=self.key,
-                value=self.show(raw),
+                value=raw if self.shown is None else self.shown(raw),
             )
         return value
 
@@ -136,120 +136,44 @@ ASYNC_MAX_WAKE_INTERVAL_MS: ConfigOption[int] = ConfigOption(
     minimum=1,
 )
 
-STORE_SCHEMES = ("sqlite", "postgresql", "postgres", "memory")
-
-
-_SECRET_PARAMS = ("password", "passwd", "pwd", "sslpassword")
-
-
-def redact_url(url: Any) -> str:
-    """``url`` with its password (in the user part or a ``password=`` parameter) replaced by
-    ``***`` (for logs and errors)."""
-    text = str(url)
-    try:
-        parts = urlsplit(text)
-        netloc = parts.netloc
-        if parts.password is not None:
-            host = parts.hostname or ""
-            if parts.port is not None:
-                host = f"{host}:{parts.port}"
-            netloc = f"{parts.username or ''}:***@{host}"
-        query = "&".join(
-            f"{name}=***" if name.lower() in _SECRET_PARAMS else pair
-            for pair in parts.query.split("&")
-            if pair
-            for name in [pair.split("=", 1)[0]]
-        )
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:
-        return "<an address that does not parse>"
-
-
-def url_secrets(url: str) -> list[str]:
-    """Every form of the password in ``url`` (as written and decoded), to scrub from messages."""
-    found: list[str] = []
-    try:
-        parts = urlsplit(url)
-        raw = [parts.netloc.rpartition("@")[0].partition(":")[2]] if "@" in parts.netloc else []
-        for pair in parts.query.split("&"):
-            name, _, value = pair.partition("=")
-            if name.lower() in _SECRET_PARAMS:
-                raw.append(value)
-        for value in raw:
-            if value:
-                found.extend({value, unquote(value)})
-    except ValueError:
-        pass
-    return found
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """``text`` with every secret replaced by ``***``."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-def _check_store_url(url: str) -> str | None:
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    if scheme not in STORE_SCHEMES:
-        return (
-            "use sqlite:///<absolute path>, postgresql://user:password@host:port/database or "
-            "memory://<name> (tests)"
-        )
-    if scheme == "sqlite" and not url.startswith("sqlite:///"):
-        return "a SQLite store is sqlite:///<absolute path> (three slashes, then the path)"
-    return None
-
-
-ACTION_STATE_STORE: ConfigOption[str] = ConfigOption(
-    "action-state.store",
-    str,
-    None,
-    "Write-ahead store for durable call records, committed before an action continues with a "
-    "result: 'sqlite:///<path>' or 'postgresql://user:password@host:port/db'. Unset: keyed "
-    "state only (calls that finished after the last checkpoint run again after a failure).",
-    check=_check_store_url,
-    show=lambda raw: repr(redact_url(raw)),
-)
-ACTION_STATE_RETENTION_MS: ConfigOption[int] = ConfigOption(
-    "action-state.retention.ms",
+DURABLE_KEY_TTL_MS: ConfigOption[int] = ConfigOption(
+    "durable-execution.key-ttl.ms",
     int,
     7 * 24 * 3600 * 1000,
-    "Records older than this are deleted from the store. Keep it longer than the age of the "
-    "oldest checkpoint or savepoint you may restore from plus the longest run of one input.",
-    minimum=1,
-)
-ACTION_STATE_ALLOW_PICKLE: ConfigOption[bool] = ConfigOption(
-    "action-state.allow-pickle",
-    bool,
-    False,
-    "Whether records read back from the store may be unpickled (results of calls using the "
-    "pickle codec, exceptions rebuilt as their own type). Pickle data runs code when loaded: "
-    "turn this on only when nobody else can write to the store.",
-)
-ACTION_STATE_WRITE_ATTEMPTS: ConfigOption[int] = ConfigOption(
-    "action-state.write-attempts",
-    int,
-    5,
-    "Attempts of a store read or write before the job fails (backing off from 50 ms).",
-    minimum=1,
+    "How long a key keeps its durable-call numbering and job identity after its last durable "
+    "call; then the key costs no state, and its next call starts the numbering afresh. Must be "
+    "longer than action-state.retention.ms; at least 10 s.",
+    minimum=10_000,
 )
 
-KNOWN_OPTIONS: tuple[ConfigOption[Any], ...] = (
+_OPTIONS: dict[str, ConfigOption[Any]] = {}
+
+
+def register_options(*options: ConfigOption[Any]) -> None:
+    """Add options to the configuration table (each concept package registers its own, and the
+    package's ``__init__`` imports them all before any configuration is built)."""
+    for option in options:
+        known = _OPTIONS.get(option.key)
+        if known is not None and known is not option:
+            raise ValueError(f"configuration option '{option.key}' is defined twice")
+        _OPTIONS[option.key] = option
+
+
+def known_options() -> tuple[ConfigOption[Any], ...]:
+    """Every option of the configuration table, in registration order."""
+    return tuple(_OPTIONS.values())
+
+
+register_options(
     SHORT_TERM_MEMORY_TTL_MS,
     SHORT_TERM_MEMORY_TTL_UPDATE_TYPE,
     SHORT_TERM_MEMORY_TTL_VISIBILITY,
     JOB_IDENTIFIER,
     NUM_ASYNC_THREADS,
     DURABLE_MISMATCH_MODE,
+    DURABLE_KEY_TTL_MS,
     ASYNC_MAX_WAKE_INTERVAL_MS,
-    ACTION_STATE_STORE,
-    ACTION_STATE_RETENTION_MS,
-    ACTION_STATE_ALLOW_PICKLE,
-    ACTION_STATE_WRITE_ATTEMPTS,
 )
-_BY_KEY = {o.key: o for o in KNOWN_OPTIONS}
 
 
 class AgentConfig:
@@ -270,7 +194,7 @@ class AgentConfig:
         for key, value in raw.items():
             if not isinstance(key, str):
                 raise ConfigError(f"configuration keys must be str, got {key!r}", key=str(key))
-            option = _BY_KEY.get(key)
+            option = _OPTIONS.get(key)
             if option is not None and value is not None:
                 raw[key] = option.parse(value)
         self._values: dict[str, Any] = raw
@@ -314,8 +238,8 @@ class AgentConfig:
         return dict(self._values)
 
     def __repr__(self) -> str:
-        shown = {
-            k: redact_url(v) if k == ACTION_STATE_STORE.key and v is not None else v
-            for k, v in self._values.items()
-        }
+        shown = {}
+        for k, v in self._values.items():
+            option = _OPTIONS.get(k)
+            shown[k] = v if option is None or option.shown is None or v is None else option.shown(v)
         return f"AgentConfig({shown!r})"

@@ -144,21 +144,26 @@ class JournalEncodingError(FlinkAgentsError, TypeError):
 
 
 class _JournalError(FlinkAgentsError):
-    """An error about one call of an action's journal."""
+    """An error about one call of an action's journal.
 
-    def __init__(self, message: str, *, action: str, call_index: int) -> None:
+    ``call_position`` names the call inside its action execution: ``"2"`` is the third call of the
+    action's own code, ``"0/1"`` the second call of the first task the action started (for example
+    a branch of ``asyncio.gather``)."""
+
+    def __init__(self, message: str, *, action: str, call_position: str) -> None:
         super().__init__(message)
         self.action = action
-        self.call_index = call_index
+        self.call_position = call_position
 
 
 class NonDeterministicReplayError(_JournalError, RuntimeError):
-    """On replay, call ``call_index`` of an action is not the call the journal recorded there."""
+    """On replay, the call at ``call_position`` of an action is not the call the journal recorded
+    there."""
 
     def __init__(
-        self, message: str, *, action: str, call_index: int, expected: str, actual: str
+        self, message: str, *, action: str, call_position: str, expected: str, actual: str
     ) -> None:
-        super().__init__(message, action=action, call_index=call_index)
+        super().__init__(message, action=action, call_position=call_position)
         self.expected = expected
         self.actual = actual
 
@@ -178,12 +183,12 @@ class DurableCallError(_JournalError, RuntimeError):
         message: str,
         *,
         action: str,
-        call_index: int,
+        call_position: str,
         type_name: str,
         error_message: str,
         remote_traceback: str,
     ) -> None:
-        super().__init__(message, action=action, call_index=call_index)
+        super().__init__(message, action=action, call_position=call_position)
         self.type_name = type_name
         self.error_message = error_message
         self.remote_traceback = remote_traceback
@@ -193,7 +198,25 @@ class DurableCallTimeoutError(_JournalError, TimeoutError):
     """A durable call did not finish within its ``timeout_s``. The outcome is recorded as failed."""
 
 
-class ActionStateStoreError(FlinkAgentsError, RuntimeError):
+class DurabilityError(FlinkAgentsError, RuntimeError):
+    """The durable-call journal cannot be written, or a record cannot be read back faithfully.
+
+    The job fails, even when the action catches the error: an action must not go on, or commit,
+    without the records it was configured to keep.
+    """
+
+
+class JournalDecodingError(DurabilityError):
+    """A recorded call outcome in the job's keyed state cannot be decoded (for example the class
+    of a recorded dataclass is not imported in this process)."""
+
+    def __init__(self, message: str, *, action: str, call_position: str) -> None:
+        super().__init__(message)
+        self.action = action
+        self.call_position = call_position
+
+
+class ActionStateStoreError(DurabilityError):
     """The write-ahead action-state store failed (after retries) or holds a record this job may
     not read. The job fails rather than run without the durability it was configured for.
 

@@ -8,22 +8,22 @@ made a dataclass automatically (no decorator)::
 
     Middle(value=3)        # or Middle(3)
 
-Every event gets a unique ``id`` (random per process, then counting). Events sent from actions
-must be JSON-serialisable (None, bool, int, finite float, str, lists/tuples and str-keyed dicts
-of those, nested events, and :class:`~flink_agents_ctx.MemoryRef`), so that they can be stored,
-journaled and cross to Java.
+Every event gets a unique ``id`` (random per process, then counting). Fields of events sent from
+actions must have a JSON form (None, bool, int, finite float, str, bytes, lists/tuples and
+str-keyed dicts of those, nested events, and :class:`~flink_agents_ctx.MemoryRef`; see
+:mod:`flink_agents_ctx.values`), so that they can be stored and cross to actions written in other
+languages. ``bytes`` travel as base64 in the JSON form.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
 import uuid
 from typing import Any, ClassVar, dataclass_transform
 
 from flink_agents_ctx.errors import EventSerializationError
-from flink_agents_ctx.types import MemoryRef
+from flink_agents_ctx.values import EVENT_FIELD, find_problem
 
 # Unique without a system call per event: a random per-process prefix and a counter.
 _ID_PREFIX = uuid.uuid4().hex[:16]
@@ -49,6 +49,8 @@ class Event:
     source_timestamp: int | None = dataclasses.field(default=None, kw_only=True, compare=False)
 
     _field_names: ClassVar[tuple[str, ...]] = ("id", "source_timestamp")
+    # Lets the value policies recognise nested events without importing this module.
+    _is_agent_event: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -99,7 +101,8 @@ class ActionFailedEvent(Event):
 
 
 def check_json_serialisable(event: Event) -> None:
-    """Raise :class:`EventSerializationError` naming the first field that is not JSON-serialisable."""
+    """Raise :class:`EventSerializationError` naming the first field the event-field policy of
+    :mod:`flink_agents_ctx.values` does not allow."""
     if not isinstance(event, Event):
         raise EventSerializationError(
             f"send_event takes an Event, got {type(event).__name__}; wrap the value in an event "
@@ -109,43 +112,15 @@ def check_json_serialisable(event: Event) -> None:
             field="",
         )
     for name in event._field_names:
-        problem = _json_problem(getattr(event, name), name, depth=0)
+        problem = find_problem(getattr(event, name), EVENT_FIELD)
         if problem is not None:
-            where, what = problem
+            where = f"{name}{problem.where}"
             raise EventSerializationError(
-                f"event {event.type_name()} (id {event.id}) field '{where}' {what}; events must "
-                "be JSON-serialisable: convert the value (e.g. str(), list(), a dict) or store it in "
-                "memory and send the MemoryRef",
+                f"event {event.type_name()} (id {event.id}) field '{where}' {problem.reason}; "
+                "events must have a JSON form (None, bool, int, finite float, str, bytes, "
+                "lists, str-keyed dicts, nested events, MemoryRef): convert the value (e.g. "
+                "str(), list(), a dict) or store it in memory and send the MemoryRef",
                 event_type=event.type_name(),
                 event_id=event.id,
                 field=where,
             )
-
-
-_SCALARS = (str, int, bool, type(None))
-
-
-def _json_problem(value: Any, where: str, depth: int) -> tuple[str, str] | None:
-    if depth > 100:
-        return where, "is nested more than 100 levels deep"
-    if isinstance(value, _SCALARS):
-        return None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else (where, f"is {value!r}, which JSON cannot carry")
-    if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            problem = _json_problem(item, f"{where}[{i}]", depth + 1)
-            if problem is not None:
-                return problem
-        return None
-    if isinstance(value, dict):
-        for k, item in value.items():
-            if not isinstance(k, str):
-                return where, f"has a dict key {k!r} of type {type(k).__name__} (keys must be str)"
-            problem = _json_problem(item, f"{where}[{k!r}]", depth + 1)
-            if problem is not None:
-                return problem
-        return None
-    if isinstance(value, (Event, MemoryRef)):
-        return None
-    return where, f"has type {type(value).__name__}"

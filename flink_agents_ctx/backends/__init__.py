@@ -1,6 +1,6 @@
 """Storage boundary: keyed state and metric sinks.
 
-``protocols`` defines the seams; ``in_memory`` implements them for tests and the harness;
-``flink_state`` implements them over PyFlink keyed state (the only module here importing PyFlink).
-Everything above this package codes against the protocols only.
+``protocols`` defines the seams; ``flink_state`` implements them over PyFlink keyed state (the
+only module here importing PyFlink); the in-memory fakes for tests are in
+:mod:`flink_agents_ctx.testing.fakes`. Everything above this package codes against the protocols.
 """

@@ -16,7 +16,20 @@ from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueSt
 from flink_agents_ctx.backends.protocols import KeySwitch, MapStore, StateTtl, ValueStore
 
 
+class _Unread:
+    """Stands in for the RocksDB periodic compaction time, which PyFlink 2.3 never reads."""
+
+
 def _ttl_config(ttl: StateTtl) -> StateTtlConfig:
+    """Flink's default TTL cleanup (incremental on the heap backend, the compaction filter on
+    RocksDB), plus full-snapshot cleanup, spelled out.
+
+    PyFlink 2.3 builds the default RocksDB strategy with ``Duration.of_days(30)``, which starts a
+    py4j gateway -- a whole new JVM, inside the TaskManager in thread mode -- when the state is
+    created. Disabling the defaults and naming the same strategies avoids that; only the number of
+    entries between time queries is passed on to Java (which keeps its own 30-day default).
+    """
+    strategies = StateTtlConfig.CleanupStrategies
     builder = StateTtlConfig.new_builder(Time.milliseconds(ttl.ttl_ms))
     if ttl.update_type == "OnReadAndWrite":
         builder = builder.update_ttl_on_read_and_write()
@@ -26,6 +39,14 @@ def _ttl_config(ttl: StateTtl) -> StateTtlConfig:
         builder = builder.return_expired_if_not_cleaned_up()
     else:
         builder = builder.never_return_expired()
+    builder = (
+        builder.disable_cleanup_in_background()
+        .cleanup_full_snapshot()
+        .cleanup_incrementally(5, False)
+    )
+    builder._strategies[strategies.Strategies.ROCKSDB_COMPACTION_FILTER] = (
+        strategies.RocksdbCompactFilterCleanupStrategy(1000, _Unread())
+    )
     return builder.build()
 
 
@@ -44,8 +65,11 @@ class FlinkKeyedState:
             return _PairsPutAll(state)
         return state  # type: ignore[no-any-return]
 
-    def value_state(self, name: str) -> ValueStore:
-        state: Any = self._rc.get_state(ValueStateDescriptor(name, Types.PICKLED_BYTE_ARRAY()))
+    def value_state(self, name: str, ttl: StateTtl | None = None) -> ValueStore:
+        descriptor = ValueStateDescriptor(name, Types.PICKLED_BYTE_ARRAY())
+        if ttl is not None:
+            descriptor.enable_time_to_live(_ttl_config(ttl))
+        state: Any = self._rc.get_state(descriptor)
         return state  # type: ignore[no-any-return]
 
     def key_switch(self) -> KeySwitch | None:

@@ -14,9 +14,7 @@ class MapStore(Protocol):
     def put(self, key: str, value: Any) -> None: ...
     def put_all(self, items: Mapping[str, Any]) -> None: ...
     def remove(self, key: str) -> None: ...
-    def contains(self, key: str) -> bool: ...
     def items(self) -> Iterable[tuple[str, Any]]: ...
-    def is_empty(self) -> bool: ...
     def clear(self) -> None: ...
 
 
@@ -30,7 +28,10 @@ class ValueStore(Protocol):
 
 @dataclass(frozen=True)
 class StateTtl:
-    """Time-to-live of a state's entries, with Flink's update-type and visibility names."""
+    """Time-to-live of a state's entries, with Flink's update-type and visibility names.
+
+    Expired entries are also left out of full snapshots, so checkpoints stay as small as the live
+    state."""
 
     ttl_ms: int
     update_type: str = "OnCreateAndWrite"
@@ -52,7 +53,7 @@ class KeyedStateBackend(Protocol):
     """Creates keyed states; each is scoped to the current key by the runtime."""
 
     def map_state(self, name: str, ttl: StateTtl | None = None) -> MapStore: ...
-    def value_state(self, name: str) -> ValueStore: ...
+    def value_state(self, name: str, ttl: StateTtl | None = None) -> ValueStore: ...
 
     def key_switch(self) -> KeySwitch | None:
         """How to reach other keys from a callback, or ``None`` where the runtime cannot."""
@@ -72,6 +73,10 @@ class Timers(Protocol):
 
     def at_end_of_input(self) -> None:
         """Call the operator back for the current key when a bounded input has ended."""
+        ...
+
+    def cancel_end_of_input(self) -> None:
+        """Drop the current key's end-of-input callback (nothing of the key is in flight)."""
         ...
 
 

@@ -16,8 +16,7 @@ from flink_agents_ctx.types import ResourceType
 class RunnerContext(ABC):
     """Everything an action can do besides computing: send events, use memory, resources, metrics.
 
-    One context is reused for every action of the same language in an operator; it is switched to
-    the running action before each step, so keep no reference to it beyond the action call.
+    A context acts for one action execution; keep no reference to it beyond the action call.
     """
 
     @property
@@ -96,4 +95,4 @@ class RunnerContext(ABC):
 
     @abstractmethod
     def close(self) -> None:
-        """Release what the context holds (called by the operator)."""
+        """Release what the context holds."""

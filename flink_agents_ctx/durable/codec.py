@@ -1,9 +1,10 @@
 """Codecs for recorded call results: bytes that decode to an equal value in another process.
 
-``json`` (the default) is a tagged JSON that keeps Python types exactly: bytes stay bytes, tuples stay
-tuples, ints of any size stay ints, non-str dict keys, sets, NaN and infinities survive, and
-dataclasses, enums and pydantic models are rebuilt as their own type. Decoding never runs code
-other than a dataclass, enum or pydantic model constructor of a class already imported in the process.
+``json`` (the default) is a tagged JSON that keeps Python types exactly: bytes stay bytes, tuples
+stay tuples, ints of any size stay ints (in hex past Python's 4,300-digit decimal limit), non-str
+dict keys, sets, NaN and infinities survive, and dataclasses, enums and pydantic models are rebuilt
+as their own type. Decoding never runs code other than a dataclass, enum or pydantic model
+constructor of a class already imported in the process.
 ``pickle`` records anything cloudpickle can serialise; decoding it can run arbitrary code, so use it
 only for journals in the job's own state.
 """
@@ -25,6 +26,8 @@ from typing import Any, Protocol
 import cloudpickle
 
 from flink_agents_ctx.errors import JournalEncodingError
+
+_DECIMAL_INT_BITS = 14_000
 
 
 class Codec(Protocol):
@@ -107,7 +110,9 @@ def _to_json(value: Any, path: str) -> Any:
     if isinstance(value, enum.Enum):
         return {"$e": _type_path(type(value)), "v": _to_json(value.value, f"{path}.value")}
     if isinstance(value, int):
-        return int(value)
+        number = int(value)
+        # json writes ints in decimal, which Python refuses past 4,300 digits: use hex there.
+        return number if number.bit_length() <= _DECIMAL_INT_BITS else {"$i": format(number, "x")}
     if isinstance(value, float):
         return value if math.isfinite(value) else {"$f": repr(value)}
     if isinstance(value, (bytes, bytearray)):
@@ -176,6 +181,8 @@ def _from_json(data: Any) -> Any:
         return base64.b64decode(body)
     if tag == "$f":
         return float(body)
+    if tag == "$i":
+        return int(body, 16)
     if tag == "$e":
         # Only enum lookups: a recorded value may come from a shared store, so it must not be
         # able to call an arbitrary class.

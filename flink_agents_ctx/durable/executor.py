@@ -3,10 +3,14 @@
 Workers never touch agent state. A finished async call becomes a :class:`Completion` in an inbox
 keyed by the Flink key; the operator takes a key's completions on the task thread, when that key is
 current (in ``process_element`` or ``on_timer``), and applies them there.
+
+Work runs in a copy of the submitting thread's context (``contextvars``), so what the action bound
+there -- its metric group for resources, above all -- is what the call sees on the worker.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -56,7 +60,7 @@ def run_attempts(
     while True:
         attempt += 1
         token = set_current_call(
-            CallInfo(info.idempotency_key, info.action, info.call_index, attempt)
+            CallInfo(info.idempotency_key, info.action, info.call_position, attempt)
         )
         try:
             with durable_scope(function_id):
@@ -81,7 +85,7 @@ class Completion:
     """A finished async call, waiting for its key to become current."""
 
     session: int
-    index: int
+    position: str
     outcome: Outcome
 
 
@@ -104,23 +108,28 @@ class CallExecutor:
             self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="flink-agents-call")
         return self._pool
 
-    def submit(self, key: Hashable, session: int, index: int, work: Callable[[], Outcome]) -> None:
-        """Run ``work`` on a worker; its outcome is delivered to ``key``'s inbox."""
+    def submit(
+        self, key: Hashable, session: int, position: str, work: Callable[[], Outcome]
+    ) -> None:
+        """Run ``work`` on a worker, in a copy of the caller's context; its outcome is delivered to
+        ``key``'s inbox."""
+        context = contextvars.copy_context()
 
         def run() -> None:
             try:
-                outcome = work()
+                outcome = context.run(work)
             except BaseException as e:  # run_attempts does not raise; this is a last resort
                 outcome = Outcome(False, error=e, journal=False)
             with self._ready:
-                self._inbox.setdefault(key, []).append(Completion(session, index, outcome))
+                self._inbox.setdefault(key, []).append(Completion(session, position, outcome))
                 self._ready.notify_all()
 
         self._get_pool().submit(run)
 
     def run_blocking(self, work: Callable[[], Outcome], timeout_s: float) -> Outcome | None:
-        """Run ``work`` on a worker and wait up to ``timeout_s``; ``None`` when it timed out."""
-        future = self._get_pool().submit(work)
+        """Run ``work`` on a worker, in a copy of the caller's context, and wait up to
+        ``timeout_s``; ``None`` when it timed out."""
+        future = self._get_pool().submit(contextvars.copy_context().run, work)
         try:
             return future.result(timeout_s)
         except TimeoutError:

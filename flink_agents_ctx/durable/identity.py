@@ -22,6 +22,9 @@ from typing import Any
 from flink_agents_ctx.errors import NonCanonicalArgumentError
 
 DIGEST_CHARS = 32
+# Ints up to this many bits are written in decimal (older digests stay valid); larger ones in hex,
+# which Python converts without its 4,300-digit limit on decimal strings.
+DECIMAL_INT_BITS = 14_000
 
 
 def function_id(fn: Callable[..., Any]) -> str:
@@ -74,6 +77,27 @@ def canonical_bytes(value: Any) -> bytes:
     return _encode(value, "value")
 
 
+def key_digest(key: Any) -> str:
+    """The digest of a Flink key, the same in every process: SHA-256 (hex) of its canonical
+    encoding, or of its ``repr`` for key types without one (Flink keys compare by value, so their
+    repr is stable for one key type). Idempotency keys and store rows both use it."""
+    try:
+        canonical = canonical_bytes(key)
+    except NonCanonicalArgumentError:
+        canonical = b"repr:" + repr(key).encode()
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def input_digest(value: Any) -> str:
+    """A digest of an input record, the same in every process (of its ``repr`` when it has no
+    canonical encoding: such inputs then match only within one process's lifetime)."""
+    try:
+        canonical = canonical_bytes(value)
+    except NonCanonicalArgumentError:
+        canonical = b"repr:" + repr(value).encode()
+    return hashlib.sha256(canonical).hexdigest()[:DIGEST_CHARS]
+
+
 def call_arguments(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
     """The positional arguments a call really receives (a partial's bound ones first)."""
     if isinstance(fn, functools.partial):
@@ -102,7 +126,10 @@ def _encode(value: Any, path: str) -> bytes:
         return b"F"
     t = type(value)
     if isinstance(value, int) and not isinstance(value, enum.Enum):
-        return _frame(b"i", str(int(value)).encode())
+        number = int(value)
+        if number.bit_length() > DECIMAL_INT_BITS:
+            return _frame(b"I", format(number, "x").encode())
+        return _frame(b"i", str(number).encode())
     if isinstance(value, float):
         text = "nan" if math.isnan(value) else value.hex()
         return _frame(b"f", text.encode())

@@ -147,7 +147,7 @@ class CallInfo:
 
     idempotency_key: str
     action: str
-    call_index: int
+    call_position: str
     attempt: int
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import cloudpickle
 
 from flink_agents_ctx.durable.codec import get_codec
+from flink_agents_ctx.state_layout import CALL_RECORD_FORMAT
 
 
 class CallStatus(str, enum.Enum):
@@ -87,9 +88,15 @@ def _pickle_exc(exc: BaseException) -> bytes | None:
 
 @dataclass(frozen=True)
 class CallRecord:
-    """One durable call of an action execution, as the journal keeps it."""
+    """One durable call of an action execution, as the journal keeps it.
 
-    index: int
+    ``position`` names the call within its action execution, independently of when calls finish:
+    ``"0"``, ``"1"``... for calls made by the action's own code in program order, and
+    ``"<task>/<call>"`` for calls made in tasks the action started (``"0/1"`` is the second call of
+    the first task, for example a branch of ``asyncio.gather``; nested tasks add segments).
+    """
+
+    position: str
     function_id: str
     digest: str
     status: CallStatus
@@ -102,7 +109,7 @@ class CallRecord:
         return f"{self.function_id}({self.digest})"
 
     def value(self) -> Any:
-        """The recorded result of a SUCCEEDED call."""
+        """The recorded result of a SUCCEEDED call (raises when the payload does not decode)."""
         return None if self.payload is None else get_codec(self.codec).decode(self.payload)
 
     def to_state(self) -> tuple[Any, ...]:
@@ -110,13 +117,15 @@ class CallRecord:
         err = self.error
         error = None if err is None else (err.type_name, err.message, err.traceback, err.pickled)
         fields = (self.function_id, self.digest, self.status.value, self.codec, self.payload)
-        return (1, self.index, *fields, error)
+        return (CALL_RECORD_FORMAT, self.position, *fields, error)
 
     @classmethod
     def from_state(cls, data: tuple[Any, ...]) -> CallRecord:
-        _version, index, function_id, digest, status, codec, payload, error = data
+        # Format 1 held an int index where format 2 holds the position; the calls of an
+        # action's own code have the index as their position.
+        _version, position, function_id, digest, status, codec, payload, error = data
         return cls(
-            index,
+            str(position),
             function_id,
             digest,
             CallStatus(status),

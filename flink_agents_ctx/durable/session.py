@@ -1,26 +1,33 @@
 """``DurableSession``: the durable calls of one action execution, recorded and replayed.
 
-Call ``i`` of the execution is matched against journal record ``i`` by function id and argument
-digest (or the explicit ``call_id``). A finished record is returned or re-raised without calling; a
-started-but-unfinished record uses the call's reconciler when it has one; a mismatch follows the
-configured mode. Indices are assigned when a call is *made*, in program order, so calls running
-concurrently under ``asyncio.gather`` are journaled and matched in a deterministic order however
-they complete.
+Each call has a *position* in its action execution: the task that makes it (see
+:meth:`StepLoop.lineage`) and a counter within that task. Positions do not depend on when calls
+finish, so a replay -- where recorded calls answer at once -- gives every call the position it had
+in the first run, also under ``asyncio.gather``. A call is matched against the record at its
+position by function id and argument digest (or its explicit ``call_id``): a finished record is
+returned or re-raised without calling; a started-but-unfinished record uses the call's reconciler
+when it has one; a mismatch follows the :class:`MismatchMode`.
+
+The session knows nothing of where records are kept: a :class:`CallJournal` commits them and
+answers replays. A :class:`~flink_agents_ctx.errors.DurabilityError` from the journal is kept as
+:attr:`DurableSession.fatal`: the execution fails the job with it even if the action caught it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 import itertools
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flink_agents_ctx.durable.codec import get_codec
+from flink_agents_ctx.durable.execution_ref import DurableStats, ExecutionRef
 from flink_agents_ctx.durable.executor import CallExecutor, Completion, Outcome, run_attempts
 from flink_agents_ctx.durable.identity import (
     argument_digest,
@@ -31,10 +38,9 @@ from flink_agents_ctx.durable.identity import (
 from flink_agents_ctx.durable.journal import CallJournal
 from flink_agents_ctx.durable.options import NO_RETRY, CallInfo, DurableFunction
 from flink_agents_ctx.durable.records import CallRecord, CallStatus, ErrorInfo
-from flink_agents_ctx.durable.scope import CallScope, DurableStats
-from flink_agents_ctx.durable.wal import WriteAheadJournal, untrusted_record_error
+from flink_agents_ctx.durable.step_loop import StepLoop
 from flink_agents_ctx.errors import (
-    ActionStateStoreError,
+    DurabilityError,
     DurableCallError,
     DurableCallTimeoutError,
     FlinkAgentsError,
@@ -46,15 +52,24 @@ from flink_agents_ctx.mailbox import Mailbox
 _log = logging.getLogger(__name__)
 _tokens = itertools.count(1)
 _TIMEOUT_TYPE = f"{DurableCallTimeoutError.__module__}.{DurableCallTimeoutError.__qualname__}"
+T = TypeVar("T")
 
-LENIENT = "lenient"
-STRICT = "strict"
-REPLAY_ONLY = "replay-only"
+
+class MismatchMode(str, enum.Enum):
+    """What a replayed call that differs from its record does (``durable-execution.mismatch-mode``)."""
+
+    LENIENT = "lenient"
+    """Log, count ``numOfJournalMismatches``, make the call and replace the record."""
+    STRICT = "strict"
+    """Raise :class:`~flink_agents_ctx.NonDeterministicReplayError`."""
+    REPLAY_ONLY = "replay-only"
+    """Like strict, and also raise :class:`~flink_agents_ctx.JournalMissError` instead of making
+    a call that has no record."""
 
 
 @dataclass(frozen=True)
 class _Call:
-    index: int
+    position: str
     function_id: str
     digest: str
     fn: Callable[..., Any]
@@ -66,6 +81,11 @@ class _Call:
     def identity(self) -> str:
         return f"{self.function_id}({self.digest})"
 
+    def pending(self) -> CallRecord:
+        return CallRecord(
+            self.position, self.function_id, self.digest, CallStatus.PENDING, self.options.codec
+        )
+
 
 @dataclass
 class _InFlight:
@@ -73,7 +93,7 @@ class _InFlight:
     future: asyncio.Future[Any]
     deadline: float | None
     # Held while the worker commits the outcome and while a timeout abandons the call, so a late
-    # outcome is never committed after the timeout was (see ``_committing``).
+    # outcome is never committed after the timeout was.
     guard: threading.Lock
     abandoned: list[bool]
 
@@ -85,130 +105,117 @@ class DurableSession:
         self,
         *,
         journal: CallJournal,
-        scope: CallScope,
-        mode: str,
+        ref: ExecutionRef,
+        mode: MismatchMode,
         executor: CallExecutor,
         mailbox: Mailbox,
         stats: DurableStats,
-        trusted_journal: bool = True,
-        allow_pickle_from_store: bool = False,
+        loop: StepLoop | None = None,
     ) -> None:
         self.token = next(_tokens)
-        self.scope = scope
+        self.ref = ref
+        self.fatal: DurabilityError | None = None
         self._journal = journal
-        self._wal = journal if isinstance(journal, WriteAheadJournal) else None
-        # A store failure the action may have caught: the operator fails the job with it anyway.
-        self.store_error: ActionStateStoreError | None = None
-        self._allow_pickle_from_store = allow_pickle_from_store
-        self._records = journal.load()
         self._mode = mode
         self._executor = executor
         self._mailbox = mailbox
         self._stats = stats
-        self._trusted = trusted_journal
-        self._next_index = 0
-        self._inflight: dict[int, _InFlight] = {}
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self._loop = loop
+        self._records: dict[str, CallRecord] | None = None
+        self._counters: dict[str, int] = {}
+        self._inflight: dict[str, _InFlight] = {}
+
+    # -- journal access: every failure of the journal is fatal --------------------------------
+
+    def _journaled(self, op: Callable[..., T], *args: Any) -> T:
+        self.check()
+        try:
+            return op(*args)
+        except DurabilityError as e:
+            self.fatal = e
+            raise
+
+    def check(self) -> None:
+        """Raise the journal failure this execution already met (an action that caught it must
+        not make further calls without records)."""
+        if self.fatal is not None:
+            raise self.fatal
+
+    def load(self) -> dict[str, CallRecord]:
+        """The records this execution replays from (read from the journal once)."""
+        if self._records is None:
+            self._records = self._journaled(self._journal.load)
+        return self._records
 
     # -- making calls ------------------------------------------------------------------------
 
     def execute(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run ``fn`` on this thread (or replay it) and return its result or raise its exception."""
         self._mailbox.check("durable_execute")
-        self.check_store()
         call = self._prepare(fn, args, kwargs)
         record = self._match(call)
         if record is not None and record.status is not CallStatus.PENDING:
-            return self._replay(record)
+            return self._replay(call, record)
         work = self._work(call, record, [False], self._deadline(call))
-        self._commit_pending(call)
+        if call.options.reconciler is not None:
+            self._journaled(self._journal.started, call.pending(), True)
         if call.options.timeout_s is None:
             outcome = work()
         else:
             finished = self._executor.run_blocking(work, call.options.timeout_s)
             outcome = finished if finished is not None else self._timeout_outcome(call)
-        self._record(call, outcome)
-        return self._deliver(outcome)
+        if outcome.journal:
+            record = self._make_record(call, outcome)  # raises JournalEncodingError
+            self._journaled(self._journal.commit, record)  # before the action goes on
+            self._keep(record)
+        return _deliver(outcome)
 
     def execute_async(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> asyncio.Future[Any]:
         """Start ``fn`` on a worker (or replay it); the future completes on the task thread."""
         self._mailbox.check("durable_execute_async")
-        self.check_store()
-        if self.loop is None:
+        loop = self._loop
+        if loop is None:
             raise FlinkAgentsError(
                 f"durable_execute_async was called from the synchronous action "
-                f"'{self.scope.action}'; declare the action with 'async def' and await it, or "
+                f"'{self.ref.action}'; declare the action with 'async def' and await it, or "
                 "use ctx.durable_execute(fn, ...)"
             )
         call = self._prepare(fn, args, kwargs)
         record = self._match(call)
-        future = self.loop.create_future()
+        future = loop.create_future()
         if record is not None and record.status is not CallStatus.PENDING:
             try:
-                future.set_result(self._replay(record))
+                future.set_result(self._replay(call, record))
+            except DurabilityError:
+                raise
             except Exception as e:
                 future.set_exception(e)
             return future
         abandoned = [False]
         guard = threading.Lock()
         deadline = self._deadline(call)
-        work = self._work(call, record, abandoned, deadline)
-        self._commit_pending(call)
-        if self._wal is not None:
-            work = self._committing(self._wal, call, work, abandoned, guard)
-        flight = _InFlight(call, future, deadline, guard, abandoned)
-        self._inflight[call.index] = flight
-        # A checkpoint taken while the call runs keeps this: on restore the reconciler decides.
-        self._journal.write(
-            CallRecord(
-                call.index, call.function_id, call.digest, CallStatus.PENDING, call.options.codec
-            )
+        work = self._committing(
+            call, self._work(call, record, abandoned, deadline), guard, abandoned
         )
-        self._executor.submit(self.scope.key, self.token, call.index, work)
+        self._journaled(self._journal.started, call.pending(), call.options.reconciler is not None)
+        self._inflight[call.position] = _InFlight(call, future, deadline, guard, abandoned)
+        self._executor.submit(self.ref.key, self.token, call.position, work)
         return future
-
-    def _commit_pending(self, call: _Call) -> None:
-        """With a store and a reconciler: record that the call started, so a restore after a
-        crash asks the reconciler instead of calling again."""
-        if self._wal is not None and call.options.reconciler is not None:
-            self._commit(
-                self._wal,
-                CallRecord(
-                    call.index,
-                    call.function_id,
-                    call.digest,
-                    CallStatus.PENDING,
-                    call.options.codec,
-                ),
-            )
-
-    def check_store(self) -> None:
-        """Raise the store failure this execution already met (an action that caught it must
-        not make further calls without records)."""
-        if self.store_error is not None:
-            raise self.store_error
-
-    def _commit(self, wal: WriteAheadJournal, record: CallRecord) -> None:
-        try:
-            wal.commit(record)
-        except ActionStateStoreError as e:
-            self.store_error = e
-            raise
 
     def _committing(
         self,
-        wal: WriteAheadJournal,
         call: _Call,
         work: Callable[[], Outcome],
-        abandoned: list[bool],
         guard: threading.Lock,
+        abandoned: list[bool],
     ) -> Callable[[], Outcome]:
-        """``work`` followed, on the same worker, by committing its record to the store: the
-        record is durable even if a checkpoint or savepoint is taken before the task thread sees
-        the outcome. An outcome that arrives after the call timed out is not committed: the
-        action saw the timeout, and that is what the store keeps."""
+        """``work`` followed, on the same worker, by recording its outcome and committing the
+        record, so it is durable even if a checkpoint or savepoint is taken before the task
+        thread sees the outcome. An outcome that arrives after the call timed out is not
+        committed: the action saw the timeout, and that is what the journal keeps."""
+        journal = self._journal
 
         def run() -> Outcome:
             outcome = work()
@@ -216,14 +223,14 @@ class DurableSession:
                 return outcome
             try:
                 record = self._make_record(call, outcome)
-            except Exception:
-                return outcome  # the task thread reports the encoding error to the action
+            except Exception as e:  # the action gets the encoding error as the call's outcome
+                return Outcome(False, error=e, journal=False)
             with guard:
                 if abandoned[0]:
                     return outcome
                 try:
-                    wal.commit(record)
-                except ActionStateStoreError as e:
+                    journal.commit(record)
+                except DurabilityError as e:
                     return Outcome(False, error=e, journal=False, fatal=True)
             return dataclasses.replace(outcome, record=record)
 
@@ -232,51 +239,45 @@ class DurableSession:
     def _prepare(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> _Call:
+        self.check()
         options = fn if isinstance(fn, DurableFunction) else DurableFunction(fn)
-        index = self._next_index
-        self._next_index += 1
+        lineage = "" if self._loop is None else self._loop.lineage()
+        n = self._counters.get(lineage, 0)
+        self._counters[lineage] = n + 1
         if options.call_id is not None:
             fid, digest = f"id:{options.call_id}", "-"
         else:
             target = options.fn
             fid = function_id(target)
             digest = argument_digest(call_arguments(target, args), call_keywords(target, kwargs))
-        return _Call(index, fid, digest, options.fn, args, kwargs, options)
+        return _Call(f"{lineage}{n}", fid, digest, options.fn, args, kwargs, options)
 
     def _match(self, call: _Call) -> CallRecord | None:
-        record = self._records.get(call.index)
+        record = self.load().get(call.position)
         if record is None:
             return None
         if record.function_id == call.function_id and record.digest == call.digest:
             return record
-        if self._mode != LENIENT:
+        if self._mode is not MismatchMode.LENIENT:
             raise NonDeterministicReplayError(
-                f"action '{self.scope.action}' made call {call.index} to {call.identity}, but the "
-                f"journal recorded {record.identity} at that position; the action is not "
+                f"action '{self.ref.action}' made call {call.position} to {call.identity}, but "
+                f"the journal recorded {record.identity} at that position; the action is not "
                 "deterministic between runs (branching on time, randomness or unrecorded reads?). "
                 "Make the calls depend only on the event, memory and earlier call results, or set "
                 "durable-execution.mismatch-mode: lenient to call again",
-                action=self.scope.action,
-                call_index=call.index,
+                action=self.ref.action,
+                call_position=call.position,
                 expected=record.identity,
                 actual=call.identity,
             )
         _log.warning(
-            "action %s: call %d is %s but the journal recorded %s; dropping the journal from "
-            "this call on and calling again",
-            self.scope.action,
-            call.index,
+            "action %s: call %s is %s but the journal recorded %s; calling again",
+            self.ref.action,
+            call.position,
             call.identity,
             record.identity,
         )
         self._stats.mismatches += 1
-        for i in [i for i in self._records if i >= call.index]:
-            del self._records[i]
-        try:
-            self._journal.drop_from(call.index)
-        except ActionStateStoreError as e:
-            self.store_error = e
-            raise
         return None
 
     def _work(
@@ -286,34 +287,34 @@ class DurableSession:
         abandoned: list[bool],
         deadline: float | None,
     ) -> Callable[[], Outcome]:
-        info = CallInfo(self.scope.idempotency_key(call.index), self.scope.action, call.index, 1)
+        info = CallInfo(self.ref.idempotency_key(call.position), self.ref.action, call.position, 1)
         if record is not None and call.options.reconciler is not None:
             _log.info(
-                "action %s: call %d (%s) started before the restore and has no outcome; asking "
+                "action %s: call %s (%s) started before the restore and has no outcome; asking "
                 "its reconciler",
-                self.scope.action,
-                call.index,
+                self.ref.action,
+                call.position,
                 call.identity,
             )
             reconciler = call.options.reconciler
             return lambda: run_attempts(
                 reconciler, (), {}, function_id=call.function_id, info=info, retry=NO_RETRY
             )
-        if self._mode == REPLAY_ONLY:
+        if self._mode is MismatchMode.REPLAY_ONLY:
             state = "no outcome" if record is not None else "no record"
             raise JournalMissError(
-                f"action '{self.scope.action}': call {call.index} ({call.identity}) has {state} "
+                f"action '{self.ref.action}': call {call.position} ({call.identity}) has {state} "
                 "in the journal and durable-execution.mismatch-mode is replay-only, so it is not "
                 "made",
-                action=self.scope.action,
-                call_index=call.index,
+                action=self.ref.action,
+                call_position=call.position,
             )
         if record is not None:
             _log.info(
-                "action %s: call %d (%s) was running at the restored checkpoint; calling again "
+                "action %s: call %s (%s) was running at the restored checkpoint; calling again "
                 "(give it a reconciler to check its outcome instead)",
-                self.scope.action,
-                call.index,
+                self.ref.action,
+                call.position,
                 call.identity,
             )
         self._stats.calls += 1
@@ -342,17 +343,15 @@ class DurableSession:
 
     def apply(self, completion: Completion) -> None:
         """Record and deliver a finished async call (task thread, key current)."""
-        flight = self._inflight.pop(completion.index, None)
+        flight = self._inflight.pop(completion.position, None)
         if flight is None:  # timed out already, or the action ended without awaiting it
             return
         outcome = completion.outcome
-        if outcome.fatal and isinstance(outcome.error, ActionStateStoreError):
-            self.store_error = outcome.error
-            raise outcome.error  # the store failed: the job fails, the action sees nothing
-        try:
-            self._record(flight.call, outcome)
-        except Exception as e:
-            outcome = Outcome(False, error=e, journal=False)
+        if outcome.fatal and isinstance(outcome.error, DurabilityError):
+            self.fatal = outcome.error
+            raise outcome.error  # the journal failed: the job fails, the action sees nothing
+        if outcome.record is not None:
+            self._keep(outcome.record)
         if flight.future.cancelled():
             return
         if outcome.ok:
@@ -361,12 +360,17 @@ class DurableSession:
             flight.future.set_exception(_as_raisable(outcome.error))
 
     def expire(self, now: float) -> None:
-        """Fail in-flight calls whose timeout has passed."""
-        for index, flight in list(self._inflight.items()):
+        """Fail in-flight calls whose timeout has passed (and record the timeout)."""
+        for position, flight in list(self._inflight.items()):
             if flight.deadline is not None and flight.deadline <= now:
                 with flight.guard:
                     flight.abandoned[0] = True
-                self.apply(Completion(self.token, index, self._timeout_outcome(flight.call)))
+                outcome = self._timeout_outcome(flight.call)
+                record = self._make_record(flight.call, outcome)
+                self._journaled(self._journal.commit, record)
+                self.apply(
+                    Completion(self.token, position, dataclasses.replace(outcome, record=record))
+                )
 
     def next_deadline(self) -> float | None:
         deadlines = [f.deadline for f in self._inflight.values() if f.deadline is not None]
@@ -377,31 +381,18 @@ class DurableSession:
         """Whether a call is still running on a worker."""
         return bool(self._inflight)
 
-    def abandon(self) -> None:
-        """The action ended: drop in-flight calls (late outcomes are ignored)."""
-        for flight in self._inflight.values():
-            flight.abandoned[0] = True
-        self._inflight.clear()
+    def _keep(self, record: CallRecord) -> None:
+        self.load()[record.position] = record
+        self._journaled(self._journal.write, record)
 
     def _timeout_outcome(self, call: _Call) -> Outcome:
         error = DurableCallTimeoutError(
-            f"action '{self.scope.action}': call {call.index} ({call.identity}) did not finish "
+            f"action '{self.ref.action}': call {call.position} ({call.identity}) did not finish "
             f"within {call.options.timeout_s:g} s",
-            action=self.scope.action,
-            call_index=call.index,
+            action=self.ref.action,
+            call_position=call.position,
         )
         return Outcome(False, error=error)
-
-    def _record(self, call: _Call, outcome: Outcome) -> None:
-        if not outcome.journal:
-            return
-        record = outcome.record
-        if record is None:
-            record = self._make_record(call, outcome)
-            if self._wal is not None:
-                self._commit(self._wal, record)  # a sync call: committed before it goes on
-        self._records[call.index] = record
-        self._journal.write(record)
 
     @staticmethod
     def _make_record(call: _Call, outcome: Outcome) -> CallRecord:
@@ -409,10 +400,10 @@ class DurableSession:
         if outcome.ok:
             payload = get_codec(codec).encode(outcome.value)
             return CallRecord(
-                call.index, call.function_id, call.digest, CallStatus.SUCCEEDED, codec, payload
+                call.position, call.function_id, call.digest, CallStatus.SUCCEEDED, codec, payload
             )
         return CallRecord(
-            call.index,
+            call.position,
             call.function_id,
             call.digest,
             CallStatus.FAILED,
@@ -420,51 +411,50 @@ class DurableSession:
             error=ErrorInfo.capture(_as_raisable(outcome.error)),
         )
 
-    def _deliver(self, outcome: Outcome) -> Any:
-        if outcome.ok:
-            return outcome.value
-        raise _as_raisable(outcome.error)
-
-    def _replay(self, record: CallRecord) -> Any:
+    def _replay(self, call: _Call, record: CallRecord) -> Any:
         self._stats.replayed += 1
-        trusted = self._trusted
-        if self._wal is not None and record.index in self._wal.from_store:
-            trusted = self._allow_pickle_from_store
-            if not trusted and record.codec != "json" and record.status is CallStatus.SUCCEEDED:
-                self.store_error = untrusted_record_error(
-                    self._wal.address, self.scope.action, record.index
-                )
-                raise self.store_error
         if record.status is CallStatus.SUCCEEDED:
-            return record.value()
+            return self._journaled(self._journal.recorded_value, record)
         info = record.error or ErrorInfo("builtins.Exception", "unknown failure", "")
         if info.type_name == _TIMEOUT_TYPE:
             # Recorded by the library itself: rebuilt exactly, without unpickling anything.
             raise DurableCallTimeoutError(
-                info.message, action=self.scope.action, call_index=record.index
+                info.message, action=self.ref.action, call_position=record.position
             )
-        rebuilt = info.rebuild(allow_pickle=trusted)
+        rebuilt = self._journaled(self._journal.recorded_error, record)
         if rebuilt is not None:
             raise rebuilt
         raise DurableCallError(
-            f"action '{self.scope.action}': call {record.index} ({record.identity}) failed with "
+            f"action '{self.ref.action}': call {record.position} ({record.identity}) failed with "
             f"{info.type_name}: {info.message} (replayed from the journal; the exception could "
             "not be rebuilt as its own type)",
-            action=self.scope.action,
-            call_index=record.index,
+            action=self.ref.action,
+            call_position=record.position,
             type_name=info.type_name,
             error_message=info.message,
             remote_traceback=info.traceback,
         )
 
+    # -- end of the execution -----------------------------------------------------------------
+
     def flush(self) -> None:
         """Write buffered records to the journal's storage (before the action suspends)."""
-        self._journal.flush()
+        self._journaled(self._journal.flush)
 
-    def close(self) -> None:
-        """The action execution is over: drop its journal."""
-        self.abandon()
-        self._journal.clear()
+    def close(self, keep_journal: bool) -> None:
+        """The execution is over: drop in-flight calls (late outcomes are ignored) and, unless
+        ``keep_journal``, its journal."""
+        for flight in self._inflight.values():
+            flight.abandoned[0] = True
+        self._inflight.clear()
+        if not keep_journal:
+            self._journal.clear()
+
+
+def _deliver(outcome: Outcome) -> Any:
+    if outcome.ok:
+        return outcome.value
+    raise _as_raisable(outcome.error)
 
 
 def _as_raisable(error: BaseException | None) -> BaseException:

@@ -6,6 +6,11 @@ starts the action and whenever one of the action's durable calls (or an ``asynci
 or is waiting on something only the operator can complete. Everything asyncio builds on futures and
 callbacks works inside an action: ``asyncio.gather``, ``wait``, ``create_task``, ``sleep``,
 ``wait_for``. Anything that needs I/O from the loop does not, and says so.
+
+The loop also names its tasks for call positions (:meth:`StepLoop.lineage`): the action's own task
+is ``""``, the ``n``-th task started by a task with lineage ``L`` is ``L + "n/"``. Task creation
+happens in program order, so the names do not depend on when calls finish, and a replay whose
+recorded calls answer at once gives every call the position it had in the first run.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class StepLoop(asyncio.AbstractEventLoop):
         self._closed = False
         self._stepping = False
         self._exceptions: list[dict[str, Any]] = []
+        self._lineages: dict[asyncio.Task[Any], str] = {}
+        self._children: dict[asyncio.Task[Any] | None, int] = {}
 
     # -- driving -----------------------------------------------------------------------------
 
@@ -123,7 +130,23 @@ class StepLoop(asyncio.AbstractEventLoop):
         name: str | None = None,
         context: Context | None = None,
     ) -> asyncio.Task[Any]:
-        return asyncio.Task(coro, loop=self, name=name, context=context)
+        parent = asyncio.current_task(self)
+        n = self._children.get(parent, 0)
+        self._children[parent] = n + 1
+        if parent is None:
+            # The action's own task; tasks started from plain callbacks get a name of their own.
+            lineage = "" if n == 0 else f"~{n}/"
+        else:
+            lineage = f"{self._lineages.get(parent, '~/')}{n}/"
+        task = asyncio.Task(coro, loop=self, name=name, context=context)
+        self._lineages[task] = lineage
+        return task
+
+    def lineage(self) -> str:
+        """The position prefix of calls made by the task running now (see the module
+        docstring); ``"~/"`` outside any task."""
+        task = asyncio.current_task(self)
+        return "~/" if task is None else self._lineages.get(task, "~/")
 
     def get_debug(self) -> bool:
         return False
@@ -138,6 +161,8 @@ class StepLoop(asyncio.AbstractEventLoop):
         self._closed = True
         self._ready.clear()
         self._timers.clear()
+        self._lineages.clear()
+        self._children.clear()
 
     def call_exception_handler(self, context: dict[str, Any]) -> None:
         # A future whose exception nobody retrieved (e.g. a gather sibling); keep it for the log.

@@ -1,7 +1,8 @@
 """Agent memory: a tree of values flattened into keyed map state.
 
-- ``values``: what may be stored (checkpoint-stable values) and the check with its fix-it message.
-- ``store``: ``CachedMemoryStore``, a per-action write cache over a keyed ``MapStore``.
-- ``updates``: the typed update log (set / new object / delete) of one action execution.
-- ``memory_object``: ``MemoryObject``, the tree API actions use.
+- ``store``: ``CachedMemoryStore``, a read and write cache over a keyed ``MapStore``.
+- ``memory_object``: ``MemoryTree`` (one memory of the current key) and ``MemoryObject``, the tree
+  API actions use.
+
+What values memory accepts is one of the two policies of :mod:`flink_agents_ctx.values`.
 """

@@ -20,9 +20,8 @@ from typing import Any
 from flink_agents_ctx.errors import MemoryPathError
 from flink_agents_ctx.mailbox import Mailbox
 from flink_agents_ctx.memory.store import CachedMemoryStore
-from flink_agents_ctx.memory.updates import MemoryUpdate, UpdateOp
-from flink_agents_ctx.memory.values import copy_value, stable_copy
 from flink_agents_ctx.types import MemoryRef, MemoryType
+from flink_agents_ctx.values import copy_value, stable_copy
 
 _VALUE = "v"
 _OBJECT = "o"
@@ -42,12 +41,12 @@ def _split(path: str) -> tuple[str, str]:
 
 
 class MemoryTree:
-    """One memory (sensory or short-term) of the current key, with its update log.
+    """One memory (sensory or short-term) of the current key.
 
-    Owned by a runner context; actions see it through :class:`MemoryObject` views.
+    Owned by the operator; actions see it through :class:`MemoryObject` views.
     """
 
-    __slots__ = ("mailbox", "memory_type", "peers", "store", "updates", "validate_ancestors")
+    __slots__ = ("_root", "mailbox", "memory_type", "peers", "store", "validate_ancestors")
 
     def __init__(
         self,
@@ -61,11 +60,11 @@ class MemoryTree:
         self.memory_type = memory_type
         self.mailbox = mailbox
         self.validate_ancestors = validate_ancestors
-        self.updates: list[MemoryUpdate] = []
         self.peers: dict[MemoryType, MemoryTree] = {memory_type: self}
+        self._root = MemoryObject(self, _ROOT)
 
     def root(self) -> MemoryObject:
-        return MemoryObject(self, _ROOT)
+        return self._root
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -126,7 +125,6 @@ class MemoryTree:
             self.store.put(p, e)
         self._refresh_ancestors(path)
         self.store.put(path, (_VALUE, value))
-        self.updates.append(MemoryUpdate(self.memory_type, UpdateOp.SET, path, value))
         return MemoryRef(self.memory_type, path)
 
     def new_object(self, path: str, overwrite: bool) -> MemoryObject:
@@ -143,9 +141,6 @@ class MemoryTree:
         self._refresh_ancestors(path)
         if entry is None or entry[0] != _OBJECT:
             self.store.put(path, (_OBJECT, ()))
-        self.updates.append(
-            MemoryUpdate(self.memory_type, UpdateOp.NEW_OBJECT, path, overwrite=overwrite)
-        )
         return MemoryObject(self, path)
 
     def _refresh_ancestors(self, path: str) -> None:
@@ -172,7 +167,6 @@ class MemoryTree:
         if parent is not None:
             kept = tuple(n for n in parent[1] if n != name)
             self.store.put(parent_path, (_OBJECT, kept))
-        self.updates.append(MemoryUpdate(self.memory_type, UpdateOp.DELETE, path))
         return True
 
     def _subtree(self, path: str, entry: Any) -> Iterator[str]:
@@ -183,15 +177,6 @@ class MemoryTree:
                 child_entry = self.store.get(child)
                 if child_entry is not None:
                     yield from self._subtree(child, child_entry)
-
-    def apply(self, update: MemoryUpdate) -> None:
-        """Replay one logged update."""
-        if update.op is UpdateOp.SET:
-            self.set(update.path, update.value)
-        elif update.op is UpdateOp.NEW_OBJECT:
-            self.new_object(update.path, update.overwrite)
-        else:
-            self.delete(update.path)
 
     def to_dict(self) -> dict[str, Any]:
         """The whole tree as nested dicts (for inspection and tests)."""

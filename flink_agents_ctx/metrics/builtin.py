@@ -58,6 +58,11 @@ class BuiltinMetrics:
         self._next_flush = clock() + flush_interval_s
         self._sources: list[tuple[Counter, Callable[[], int], list[int]]] = []
 
+    @property
+    def agent_group(self) -> MetricGroup:
+        """The agent-wide group (what ``ctx.agent_metric_group`` is)."""
+        return self._agent
+
     def count_from(self, name: str, read: Callable[[], int]) -> None:
         """Report the running total ``read()`` as the agent-wide counter ``name`` (pushed with the
         other counts)."""

@@ -41,6 +41,20 @@ def set_default(j_conf: Any, key: str, value: str) -> str:
     return str(j_conf.getString(key, value))
 
 
+def checkpointing(env: Any) -> tuple[int | None, int | None, int | None]:
+    """``(interval ms, retained checkpoints, timeout ms)`` of a job's checkpointing as configured
+    on the client (``None`` where unset or disabled)."""
+    config = env.get_checkpoint_config()
+    interval = int(config.get_checkpoint_interval())
+    timeout = int(config.get_checkpoint_timeout())
+    retained = env_configuration(env).getString("execution.checkpointing.num-retained", None)
+    return (
+        interval if interval > 0 else None,
+        int(retained) if retained else None,
+        timeout if timeout > 0 else None,
+    )
+
+
 def gateway_running() -> bool:
     """Whether PyFlink's JVM gateway was already started in this process."""
     import pyflink.java_gateway as gateway_module

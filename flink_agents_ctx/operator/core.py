@@ -1,181 +1,99 @@
-"""``OperatorCore``: runs an agent on whatever keyed state and timers it is given.
+"""``OperatorCore``: schedules an agent's runs on whatever keyed state and timers it is given.
 
 A *run* starts with an :class:`InputEvent` for one input record and ends when no event of it is
 left to handle. Each event becomes one *step* per action listening to its type, in declaration
-order. A step commits when its action returns: memory writes are flushed and its events are queued
-(outputs leave at that moment). A key runs one input at a time; inputs arriving meanwhile wait in
-keyed state.
+order, and each step is one :class:`ActionExecution`. A step commits when its action returns: memory
+writes are flushed and its events are queued (outputs leave at that moment). A key runs one input
+at a time; inputs arriving meanwhile wait in keyed state.
 
 An async action that awaits a durable call parks its run: the call runs on a worker, other keys go
-on, and a processing-time timer of the key brings the run back to apply the outcome. A checkpoint
-taken while a run is parked holds the run, its journal and its timers, so after a restore the waiting
-action starts again from the top and replays its finished calls. At the end of a bounded input an
-event-time timer finishes every parked run before the operator ends.
+on, and a timer brings the run back to apply the outcome. A checkpoint taken while a run is parked
+holds the run, its journal and its timers, so after a restore the waiting action starts again from
+the top and replays its finished calls. At the end of a bounded input an event-time timer finishes
+every parked run before the operator ends.
+
+The core only schedules: executions own what actions do, :mod:`~flink_agents_ctx.operator.wiring`
+builds the collaborators, and :mod:`~flink_agents_ctx.operator.probe` is how tests look inside.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from flink_agents_ctx.agent import AgentPlan
-from flink_agents_ctx.backends.protocols import (
-    KeyedStateBackend,
-    KeySwitch,
-    MetricBackend,
-    StateTtl,
-    Timers,
-)
-from flink_agents_ctx.config import (
-    ACTION_STATE_ALLOW_PICKLE,
-    ACTION_STATE_RETENTION_MS,
-    ACTION_STATE_STORE,
-    ACTION_STATE_WRITE_ATTEMPTS,
-    ASYNC_MAX_WAKE_INTERVAL_MS,
-    DURABLE_MISMATCH_MODE,
-    JOB_IDENTIFIER,
-    NUM_ASYNC_THREADS,
-    SHORT_TERM_MEMORY_TTL_MS,
-    SHORT_TERM_MEMORY_TTL_UPDATE_TYPE,
-    SHORT_TERM_MEMORY_TTL_VISIBILITY,
-    AgentConfig,
-)
-from flink_agents_ctx.context.common import BaseRunnerContext, ContextServices
-from flink_agents_ctx.context.kinds import context_factories
-from flink_agents_ctx.durable.executor import CallExecutor
-from flink_agents_ctx.durable.journal import JOURNAL_STATE, KeyedJournal
+from flink_agents_ctx.backends.protocols import KeySwitch, Timers
+from flink_agents_ctx.durable.execution_ref import ExecutionRef
+from flink_agents_ctx.durable.journal import KeyedJournal, KeyedJournals
 from flink_agents_ctx.durable.records import CallRecord
-from flink_agents_ctx.durable.wal import input_digest
-from flink_agents_ctx.errors import ActionExecutionError, OperatorStateError
+from flink_agents_ctx.errors import OperatorStateError
 from flink_agents_ctx.events import ActionFailedEvent, Event, InputEvent, OutputEvent
-from flink_agents_ctx.mailbox import Mailbox
-from flink_agents_ctx.memory.memory_object import MemoryTree
-from flink_agents_ctx.memory.store import CachedMemoryStore
-from flink_agents_ctx.metrics.builtin import (
-    DURABLE_CALLS_MADE,
-    DURABLE_CALLS_REPLAYED,
-    JOURNAL_MISMATCHES,
-    BuiltinMetrics,
-)
-from flink_agents_ctx.metrics.group import MetricGroup
-from flink_agents_ctx.operator.execution import ActionRunner, DurableSettings
+from flink_agents_ctx.execution.action_execution import ActionBody, ActionExecution, ActionOutcome
+from flink_agents_ctx.execution.services import ExecutionServices
 from flink_agents_ctx.operator.runs import KeyMeta, KeyRuns, Run
 from flink_agents_ctx.operator.wakeups import LiveRun, Wakeups
-from flink_agents_ctx.resources.registry import ResourceRegistry
-from flink_agents_ctx.stores import open_store
-from flink_agents_ctx.stores.pruning import Pruner
-from flink_agents_ctx.types import MemoryType
 
 _log = logging.getLogger(__name__)
 
 _META_CACHE_SIZE = 65536
 
-SENSORY_STATE = "flink-agents.sensory-memory"
-SHORT_TERM_STATE = "flink-agents.short-term-memory"
+
+@dataclass(frozen=True, eq=False)
+class OperatorParts:
+    """What an operator core is made of (built by :func:`~flink_agents_ctx.operator.wiring.
+    build_operator`)."""
+
+    plan: AgentPlan
+    services: ExecutionServices
+    runs: KeyRuns
+    journals: KeyedJournals
+    key_switch: KeySwitch | None
+    wakeups: Wakeups
+    bodies: Mapping[str, ActionBody]
+    configured_job: str | None
+    default_job: str
+    key_ttl_ms: int | None
+    housekeeping: Callable[[], None] | None = None
+    closers: tuple[Callable[[], None], ...] = field(default=())
 
 
-def short_term_ttl(config: AgentConfig) -> StateTtl | None:
-    """The short-term memory TTL the configuration asks for, if any."""
-    ttl_ms = config.get(SHORT_TERM_MEMORY_TTL_MS)
-    if ttl_ms is None:
-        return None
-    return StateTtl(
-        ttl_ms,
-        config.get(SHORT_TERM_MEMORY_TTL_UPDATE_TYPE) or "OnCreateAndWrite",
-        config.get(SHORT_TERM_MEMORY_TTL_VISIBILITY) or "NeverReturnExpired",
-    )
+class _CachedMeta:
+    """A key's meta as this instance last saw it in state, and when it was written."""
+
+    __slots__ = ("meta", "saved_at_ms")
+
+    def __init__(self, meta: KeyMeta, saved_at_ms: float) -> None:
+        self.meta = meta
+        self.saved_at_ms = saved_at_ms
 
 
 class OperatorCore:
-    """The agent operator's logic, independent of Flink."""
+    """The agent operator's scheduling, independent of Flink (see the module docstring)."""
 
-    def __init__(
-        self,
-        plan: AgentPlan,
-        state: KeyedStateBackend,
-        metrics: MetricBackend,
-        config: AgentConfig,
-        runtime_job_id: str | None = None,
-    ) -> None:
-        self._plan = plan
-        # The job identity of idempotency keys and store records: job-identifier when set,
-        # otherwise per key the one in force when the key was first seen (kept in its meta).
-        self._configured_job = config.get(JOB_IDENTIFIER)
-        self._default_job = self._configured_job or runtime_job_id or plan.name
-        self.mailbox = Mailbox()
-        ttl = short_term_ttl(config)
-        self.sensory = MemoryTree(
-            CachedMemoryStore(state.map_state(SENSORY_STATE)), MemoryType.SENSORY, self.mailbox
-        )
-        self.short_term = MemoryTree(
-            CachedMemoryStore(state.map_state(SHORT_TERM_STATE, ttl)),
-            MemoryType.SHORT_TERM,
-            self.mailbox,
-            validate_ancestors=ttl is not None,
-        )
-        for tree in (self.sensory, self.short_term):
-            tree.peers[MemoryType.SENSORY] = self.sensory
-            tree.peers[MemoryType.SHORT_TERM] = self.short_term
-        agent_group = MetricGroup(metrics)
-        self.metrics = BuiltinMetrics(agent_group)
-        self._resources = ResourceRegistry(plan.resources, config, agent_group, self.mailbox)
-        self.executor = CallExecutor(config.get(NUM_ASYNC_THREADS) or 2 * (os.cpu_count() or 1))
-        services = ContextServices(
-            mailbox=self.mailbox,
-            sensory=self.sensory,
-            short_term=self.short_term,
-            agent_metrics=agent_group,
-            builtin_metrics=self.metrics,
-            resources=self._resources,
-            config=config,
-            executor=self.executor,
-        )
-        factories = context_factories()
-        contexts: dict[Any, BaseRunnerContext] = {}
-        for spec in plan.actions:
-            if spec.kind not in contexts:
-                contexts[spec.kind] = factories[spec.kind](services)
-        self._contexts = contexts
-        self._runs = KeyRuns(state)
-        self._switch = state.key_switch()
-        store_url = config.get(ACTION_STATE_STORE)
-        store_attempts = config.get(ACTION_STATE_WRITE_ATTEMPTS) or 5
-        store = None
-        self._pruner: Pruner | None = None
-        if store_url:
-            store = open_store(store_url, store_attempts)
-            _log.info("durable call records go to the action-state store %s", store.address)
-            self._pruner = Pruner(store, (config.get(ACTION_STATE_RETENTION_MS) or 0) / 1000)
-        self.store = store
-        self._journal_state = state.map_state(JOURNAL_STATE)
-        self._wakeups = Wakeups(
-            self._switch is not None, config.get(ASYNC_MAX_WAKE_INTERVAL_MS) or 20
-        )
-        self.runner = ActionRunner(
-            plan,
-            contexts,
-            self._journal_state,
-            self.executor,
-            self.mailbox,
-            self.metrics,
-            DurableSettings(
-                config.get(DURABLE_MISMATCH_MODE) or "lenient",
-                store,
-                store_attempts,
-                config.get(ACTION_STATE_ALLOW_PICKLE) is True,
-            ),
-        )
+    def __init__(self, parts: OperatorParts) -> None:
+        self._plan = parts.plan
+        self._services = parts.services
+        self._mailbox = parts.services.mailbox
+        self._metrics = parts.services.metrics
+        self._executor = parts.services.executor
+        self._runs = parts.runs
+        self._journals = parts.journals
+        self._switch = parts.key_switch
+        self._wakeups = parts.wakeups
+        self._bodies = parts.bodies
+        self._configured_job = parts.configured_job
+        self._default_job = parts.default_job
+        self._key_ttl_ms = parts.key_ttl_ms
+        self._housekeeping = parts.housekeeping
+        self._closers = parts.closers
         self._live: dict[Hashable, LiveRun] = {}
         # Key meta as last written by this instance (only this instance writes it, and a restore
         # builds a new one), so most inputs skip reading it from state.
-        self._metas: dict[Hashable, tuple[int, int, bool, str | None]] = {}
-        stats = self.runner.stats
-        self.metrics.count_from(DURABLE_CALLS_MADE, lambda: stats.calls)
-        self.metrics.count_from(DURABLE_CALLS_REPLAYED, lambda: stats.replayed)
-        self.metrics.count_from(JOURNAL_MISMATCHES, lambda: stats.mismatches)
+        self._metas: dict[Hashable, _CachedMeta] = {}
 
     # -- entry points (the current key of the state backend is ``key``) ----------------------
 
@@ -183,24 +101,24 @@ class OperatorCore:
         self, key: Hashable, value: Any, timestamp: int | None, timers: Timers
     ) -> list[Any]:
         """Handle one input of ``key``; return the outputs emitted meanwhile, in order."""
-        self.mailbox.enter()
+        self._mailbox.enter()
         outputs: list[Any] = []
         try:
             self._advance(key, timers, outputs, (value, timestamp))
         finally:
-            self.metrics.maybe_flush()
-        if self._pruner is not None:
-            self._pruner.maybe_prune()
+            self._metrics.maybe_flush()
+        if self._housekeeping is not None:
+            self._housekeeping()
         return outputs
 
     def on_timer(self, key: Hashable, timers: Timers, end_of_input: bool = False) -> list[Any]:
         """A timer of ``key`` fired: go on with its run, and with every other parked run whose
         call finished meanwhile. At the end of input, return only when every parked run this
         instance knows of (and every input waiting behind it) has finished."""
-        self.mailbox.enter()
+        self._mailbox.enter()
         outputs: list[Any] = []
         switch = self._switch
-        finished = switch is not None and bool(self.executor.keys_with_completions())
+        finished = switch is not None and bool(self._executor.keys_with_completions())
         self._wakeups.fired(self._live.get(key), timers.now_ms(), finished)
         try:
             self._advance(key, timers, outputs, None)
@@ -210,10 +128,10 @@ class OperatorCore:
                     self._wakeups.ensure_poll(timers)
             else:
                 while end_of_input and self.is_busy(key):
-                    self.executor.wait(key, self._wait_s([self._live[key]]))
+                    self._executor.wait(key, self._wait_s([self._live[key]]))
                     self._advance(key, timers, outputs, None)
         finally:
-            self.metrics.maybe_flush()
+            self._metrics.maybe_flush()
         return outputs
 
     def is_busy(self, key: Hashable) -> bool:
@@ -238,7 +156,7 @@ class OperatorCore:
                     if live is None or live.handle is None:
                         # Outcomes of calls whose action moved on (timed out, not awaited,
                         # failed): nobody will take them, so they must not keep the key "ready".
-                        self.executor.take(key)
+                        self._executor.take(key)
                         continue
                     if home is None:
                         home = switch.current()
@@ -250,18 +168,18 @@ class OperatorCore:
                 if not parked:
                     return
                 if not ready:
-                    self.executor.wait(None, self._wait_s(parked))
+                    self._executor.wait(None, self._wait_s(parked))
         finally:
             if home is not None:
                 switch.switch_to(home)
 
     def _ready_keys(self, due_too: bool) -> list[Hashable]:
         """Parked keys with finished calls (and, with ``due_too``, with a due timeout or sleep)."""
-        ready = self.executor.keys_with_completions()
+        ready = self._executor.keys_with_completions()
         if due_too:
             now = time.monotonic()
             for key, live in self._live.items():
-                due = live.frame.next_due() if live.frame is not None else None
+                due = live.execution.next_due() if live.execution is not None else None
                 if due is not None and due <= now and key not in ready:
                     ready.append(key)
         return ready
@@ -271,11 +189,19 @@ class OperatorCore:
         dues = [
             due
             for live in parked
-            if live.frame is not None and (due := live.frame.next_due()) is not None
+            if live.execution is not None and (due := live.execution.next_due()) is not None
         ]
         return 0.05 if not dues else min(0.05, max(0.0, min(dues) - time.monotonic()))
 
     # -- scheduling runs ---------------------------------------------------------------------
+
+    def _cached_meta(self, key: Hashable) -> _CachedMeta:
+        cached = self._metas.get(key)
+        if cached is None:
+            # Not written by this instance yet: as in state, of unknown age.
+            cached = _CachedMeta(self._runs.meta(), float("-inf"))
+            self._metas[key] = cached
+        return cached
 
     def _advance(
         self,
@@ -284,75 +210,94 @@ class OperatorCore:
         outputs: list[Any],
         arrival: tuple[Any, int | None] | None,
     ) -> None:
-        runs = self._runs
-        before = self._metas.get(key)
-        if before is None:
-            meta = runs.meta()
-            before = meta.to_state()
-        else:
-            meta = KeyMeta(*before)
-        start: tuple[int, Any, int | None] | None = None
-        if arrival is not None:
-            seq = meta.next_seq
-            busy = meta.active or meta.has_waiting
-            meta.next_seq += 1
-            if busy:
-                runs.enqueue(seq, *arrival)
-            else:
-                meta.next_start = seq + 1
-                start = (seq, *arrival)
-        while True:
-            live = self._live.get(key)
-            if live is None and meta.active:
-                live = self._restored_run(key)
-            if live is None:
-                if start is None and meta.has_waiting:
-                    seq = meta.next_start
-                    meta.next_start += 1
-                    start = (seq, *runs.dequeue(seq))
-                if start is None:
-                    break
-                live = self._new_run(*start, self._job_for(meta))
-                start = None
-            self._live[key] = live
-            try:
-                finished = self._drive_run(key, live, outputs)
-            except BaseException:
-                # The job fails and restarts from its checkpoint; keep nothing of this run.
-                self._live.pop(key, None)
-                raise
-            if finished:
-                del self._live[key]
-                if meta.active:
-                    runs.clear_run()
-                    meta.active = False
-                if live.run.wrote_sensory:
-                    self.sensory.store.clear()
-                continue
-            runs.save_run(live.run)
-            meta.active = True
-            if live.handle is None and self._switch is not None:
-                live.handle = self._switch.current()
-            self._wakeups.schedule(live, timers)
-            break
-        after = meta.to_state()
-        if after != before:
-            runs.save_meta(meta)
         if len(self._metas) >= _META_CACHE_SIZE:
-            self._metas.clear()
-        self._metas[key] = after
+            self._metas.clear()  # here, so that a key's cached meta stays one object below
+        cached = self._cached_meta(key)
+        meta = cached.meta
+        before = meta.snapshot()
+        runs = self._runs
+        start: tuple[Any, int | None] | None = None
+        if arrival is not None:
+            if meta.busy:
+                slot = meta.next_arrival
+                meta.next_arrival += 1
+                runs.enqueue(slot, *arrival)
+            else:
+                start = arrival
+        try:
+            while True:
+                live = self._live.get(key)
+                if live is None and meta.active:
+                    live = self._restored_run(key)
+                if live is None:
+                    if start is None and meta.has_waiting:
+                        slot = meta.next_start
+                        meta.next_start += 1
+                        start = runs.dequeue(slot)
+                    if start is None:
+                        break
+                    live = self._new_run(*start)
+                    start = None
+                self._live[key] = live
+                if self._drive(key, live, outputs):
+                    del self._live[key]
+                    if meta.active:
+                        runs.clear_run()
+                        meta.active = False
+                    if live.run.wrote_sensory:
+                        self._services.sensory.store.clear()
+                    continue
+                # Parked. A restore must find the run's records under the same identity.
+                run = live.run
+                run.identity(meta, self._job_of)
+                if run.dirty:
+                    runs.save_run(run)
+                meta.active = True
+                if live.handle is None and self._switch is not None:
+                    live.handle = self._switch.current()
+                self._wakeups.schedule(live, timers)
+                break
+        except BaseException:
+            # The job fails and restarts from its checkpoint; keep nothing of this key.
+            self._live.pop(key, None)
+            self._metas.pop(key, None)
+            self._forget_reads()
+            raise
+        if not meta.busy:
+            if before[2]:  # it was parked: nothing of it is in flight any more
+                timers.cancel_end_of_input()
+            meta.next_arrival = meta.next_start = 0
+        self._save_meta(cached, before, timers.now_ms())
+        self._forget_reads()
 
-    def _job_for(self, meta: KeyMeta) -> str:
+    def _save_meta(self, cached: _CachedMeta, before: tuple[Any, ...], now_ms: int) -> None:
+        meta = cached.meta
+        ttl = self._key_ttl_ms
+        # A parked run must outlive the meta's time-to-live: refresh it while the run waits.
+        stale = meta.active and ttl is not None and now_ms - cached.saved_at_ms > ttl / 2
+        if stale or meta.snapshot() != before:
+            self._runs.save_meta(meta)
+            cached.saved_at_ms = now_ms
+
+    def _forget_reads(self) -> None:
+        self._services.sensory.store.forget_reads()
+        self._services.short_term.store.forget_reads()
+
+    def _job_of(self, meta: KeyMeta) -> str:
         """The key's job identity: the configured one, else the one fixed in its meta when the
-        key was first seen."""
+        key first needed one."""
         if self._configured_job:
             return self._configured_job
         if meta.job is None:
             meta.job = self._default_job
         return meta.job
 
-    def _new_run(self, seq: int, value: Any, timestamp: int | None, job: str) -> LiveRun:
-        run = Run(seq, timestamp, job, input_digest(value) if self.store is not None else "")
+    def _identify(self, key: Hashable, run: Run, action: str, step: int) -> ExecutionRef:
+        seq, job, digest = run.identity(self._cached_meta(key).meta, self._job_of)
+        return ExecutionRef(job, key, seq, digest, action, step)
+
+    def _new_run(self, value: Any, timestamp: int | None) -> LiveRun:
+        run = Run(timestamp, input=value)
         self._dispatch(run, InputEvent(input=value, source_timestamp=timestamp))
         return LiveRun(run)
 
@@ -362,7 +307,7 @@ class OperatorCore:
         if run is None:
             raise OperatorStateError(f"key {key!r} is marked busy but has no run in state")
         _log.info(
-            "key %r: resuming input %d from the restored state (action %s starts again and "
+            "key %r: resuming input %s from the restored state (action %s starts again and "
             "replays its recorded calls)",
             key,
             run.seq,
@@ -371,10 +316,11 @@ class OperatorCore:
         return LiveRun(run, restored=True)
 
     def _dispatch(self, run: Run, event: Event) -> None:
-        self.metrics.event_processed()
-        for spec in self._plan.actions_for(type(event)):
+        self._metrics.event_processed()
+        actions = self._plan.actions_for(type(event))
+        for spec in actions:
             run.add_step(event, spec.name)
-        if isinstance(event, ActionFailedEvent) and not self._plan.actions_for(type(event)):
+        if not actions and isinstance(event, ActionFailedEvent):
             _log.warning(
                 "action %s failed (%s: %s) and no action handles ActionFailedEvent; the run "
                 "goes on without it",
@@ -383,63 +329,53 @@ class OperatorCore:
                 event.message,
             )
 
-    def _drive_run(self, key: Hashable, live: LiveRun, outputs: list[Any]) -> bool:
+    def _drive(self, key: Hashable, live: LiveRun, outputs: list[Any]) -> bool:
         """Advance ``live`` as far as it goes; True when the run is finished."""
         run = live.run
-        runner = self.runner
-        if live.frame is not None and runner.apply_completions(live.frame, time.monotonic()):
+        execution = live.execution
+        if execution is not None:
+            if not execution.has_news(time.monotonic()):
+                return False  # a heartbeat or an early poll: nothing to resume for
             live.wake_delay_ms = 1
-        while True:
-            if live.frame is None:
-                if not run.steps:
-                    return True
-                live.frame = runner.new_frame(key, run, run.steps[0], live.restored)
-                live.restored = False
-                live.wake_delay_ms = 1
-            frame = live.frame
-            try:
-                outcome = runner.drive(frame)
-            except ActionExecutionError as e:
-                if frame.spec.on_failure != "emit":
-                    raise
-                live.frame = None
-                run.steps.pop(0)
-                cause = e.__cause__ or e
-                self._dispatch(
-                    run,
-                    ActionFailedEvent(
-                        action=frame.spec.name,
-                        event_type=frame.event.type_name(),
-                        event_id=frame.event.id,
-                        error_type=type(cause).__name__,
-                        message=str(cause),
-                        source_timestamp=run.timestamp,
-                    ),
-                )
-                continue
-            if outcome is None:
+            if not execution.resume():
+                execution.park()
                 return False
-            live.frame = None
-            run.steps.pop(0)
-            run.wrote_sensory |= outcome.wrote_sensory
-            for event in outcome.events:
-                if isinstance(event, OutputEvent):
-                    outputs.append(event.output)
-                self._dispatch(run, event)
+            live.execution = None
+            self._committed(run, execution.commit(), outputs)
+        while run.steps:
+            step = run.steps[0]
+            spec = self._plan.by_name[step.action]
+            execution = ActionExecution(
+                self._services,
+                spec,
+                step.event,
+                key,
+                run.timestamp,
+                body=self._bodies[spec.name],
+                identify=functools.partial(self._identify, key, run, spec.name, step.index),
+                restored=live.restored,
+            )
+            live.restored = False
+            if not execution.start():
+                execution.park()
+                live.execution = execution
+                live.wake_delay_ms = 1
+                return False
+            self._committed(run, execution.commit(), outputs)
+        return True
 
-    # -- inspection and shutdown --------------------------------------------------------------
+    def _committed(self, run: Run, outcome: ActionOutcome, outputs: list[Any]) -> None:
+        run.steps.pop(0)
+        run.dirty = True
+        run.wrote_sensory |= outcome.wrote_sensory
+        for event in outcome.events:
+            if isinstance(event, OutputEvent):
+                outputs.append(event.output)
+            self._dispatch(run, event)
 
-    def memory_snapshot(self, memory_type: MemoryType) -> dict[str, Any]:
-        """The current key's memory as nested dicts (for tests and debugging)."""
-        self.mailbox.enter()
-        tree = self.sensory if memory_type is MemoryType.SENSORY else self.short_term
-        try:
-            return tree.to_dict()
-        finally:
-            # The cache belongs to one key; never let reads leak into the next key's actions.
-            tree.store.discard()
+    # -- tests and shutdown -------------------------------------------------------------------
 
-    def seed_run(
+    def seed_restored_run(
         self,
         key: Hashable,
         value: Any,
@@ -449,15 +385,16 @@ class OperatorCore:
     ) -> None:
         """Put ``key`` in the state a restore would find: the run of ``value`` parked in its first
         action with ``records`` as that action's journal (for replay tests)."""
-        self.mailbox.enter()
-        meta = self._runs.meta()
-        if meta.active or meta.has_waiting or key in self._live:
+        self._mailbox.enter()
+        cached = self._cached_meta(key)
+        meta = cached.meta
+        if meta.busy or key in self._live:
             raise OperatorStateError(f"key {key!r} is busy; seed a journal on an idle key")
-        run = self._new_run(meta.next_seq, value, timestamp, self._default_job).run
-        meta.next_seq += 1
-        meta.next_start = meta.next_seq
+        live = self._new_run(value, timestamp)
+        run = live.run
+        run.identity(meta, self._job_of)
         meta.active = True
-        journal = KeyedJournal(self._journal_state, restored=False)
+        journal = KeyedJournal(self._journals.state, run.steps[0].action, restored=False)
         for record in records:
             journal.write(record)
         journal.flush()
@@ -467,21 +404,15 @@ class OperatorCore:
         timers.wake_at(timers.now_ms())
         timers.at_end_of_input()
 
-    def key_meta(self) -> KeyMeta:
-        """The current key's run bookkeeping."""
-        return self._runs.meta()
-
     def close(self) -> None:
-        self.metrics.flush()
+        """Flush metrics, drop parked executions (their journals stay in state), stop the worker
+        pool, close the store and the resources."""
+        self._metrics.flush()
         for live in self._live.values():
-            if live.frame is not None:
-                self.runner.discard(live.frame, clear_journal=False)
+            if live.execution is not None:
+                live.execution.abort(keep_journal=True)
         self._live.clear()
-        self.executor.shutdown()
-        if self.store is not None:
-            if self._pruner is not None:
-                self._pruner.close()
-            self.store.close()
-        for ctx in self._contexts.values():
-            ctx.close()
-        self._resources.close()
+        self._executor.shutdown()
+        for close in self._closers:
+            close()
+        self._services.resources.close()

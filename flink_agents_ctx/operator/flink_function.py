@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext, TimeDomain
 
+from flink_agents_ctx.action_state.options import ACTION_STATE_STORE
 from flink_agents_ctx.agent import Agent
 from flink_agents_ctx.backends.flink_state import FlinkKeyedState
-from flink_agents_ctx.config import ACTION_STATE_STORE, JOB_IDENTIFIER, AgentConfig
+from flink_agents_ctx.config import JOB_IDENTIFIER, AgentConfig
 from flink_agents_ctx.errors import ConfigError
 from flink_agents_ctx.operator._compat import flink_job_id, input_timestamp
 from flink_agents_ctx.operator.core import OperatorCore
+from flink_agents_ctx.operator.wiring import JobFacts, build_operator
 
 # Fires only with the final watermark of a bounded input (Long.MAX_VALUE); one below it so
 # nothing downstream computes timestamp + 1 on it.
@@ -34,16 +37,20 @@ class _FlinkTimers:
         self._service.register_processing_time_timer(time_ms)
 
     def at_end_of_input(self) -> None:
-        # Flink keeps one timer per key and timestamp, so registering it again is free.
+        # Flink keeps one timer per key and timestamp, so registering it again is harmless.
         self._service.register_event_time_timer(END_OF_INPUT_MS)
+
+    def cancel_end_of_input(self) -> None:
+        self._service.delete_event_time_timer(END_OF_INPUT_MS)
 
 
 class AgentFunction(KeyedProcessFunction):  # type: ignore[misc]
     """Runs ``agent`` on each keyed input. Outputs are the ``output`` values of OutputEvents."""
 
-    def __init__(self, agent: Agent, config: AgentConfig) -> None:
+    def __init__(self, agent: Agent, config: AgentConfig, facts: JobFacts | None = None) -> None:
         self._agent = agent
         self._config = config.to_dict()
+        self._facts = facts or JobFacts()
         self._core: OperatorCore | None = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
@@ -58,13 +65,13 @@ class AgentFunction(KeyedProcessFunction):  # type: ignore[misc]
                 "(and keep it when you restore the job)",
                 key=JOB_IDENTIFIER.key,
             )
-        self._core = OperatorCore(
+        self._core = build_operator(
             self._agent.plan(),
             FlinkKeyedState(runtime_context),
             runtime_context.get_metrics_group(),
             config,
-            runtime_job_id=job_id,
-        )
+            dataclasses.replace(self._facts, job_id=job_id),
+        ).core
 
     def _get_core(self) -> OperatorCore:
         if self._core is None:

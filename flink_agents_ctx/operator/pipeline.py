@@ -16,6 +16,7 @@ from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.errors import ConfigError
 from flink_agents_ctx.operator import _compat
 from flink_agents_ctx.operator.flink_function import AgentFunction
+from flink_agents_ctx.operator.wiring import JobFacts
 
 # Before any JVM starts (importing this module precedes creating an environment in user code).
 _JVM_STARTED_BEFORE_IMPORT = _compat.gateway_running()
@@ -75,15 +76,18 @@ class AgentsExecutionEnvironment:
             keyed = stream
         else:
             keyed = stream.key_by(key_selector)
-        return AgentBuilder(keyed, self.config)
+        return AgentBuilder(keyed, self.config, self.env)
 
 
 class AgentBuilder:
     """Second step of ``from_datastream(...).apply(agent).to_datastream()``."""
 
-    def __init__(self, keyed: KeyedStream, config: AgentConfig) -> None:
+    def __init__(
+        self, keyed: KeyedStream, config: AgentConfig, env: StreamExecutionEnvironment
+    ) -> None:
         self._keyed = keyed
         self._config = config
+        self._env = env
         self._agent: Agent | None = None
 
     def apply(self, agent: Agent) -> AgentBuilder:
@@ -103,7 +107,13 @@ class AgentBuilder:
         if self._agent is None:
             raise ConfigError("call apply(agent) before to_datastream()", key="agent")
         name = name or f"agent-{type(self._agent).__name__}"
-        function = AgentFunction(self._agent, self._config)
+        interval, retained, timeout = _compat.checkpointing(self._env)
+        facts = JobFacts(
+            checkpoint_interval_ms=interval,
+            retained_checkpoints=retained,
+            checkpoint_timeout_ms=timeout,
+        )
+        function = AgentFunction(self._agent, self._config, facts)
         return self._keyed.process(function, output_type=output_type).name(name).uid(name)
 
 

@@ -5,7 +5,8 @@ from 1 ms to ``async.max-wake-interval.ms`` while no call finishes, so the timer
 with the number of waiting keys. Each parked key keeps a timer of its own only for its next call
 timeout or loop timer, and a slow heartbeat: timers are part of checkpoints, and after a restore
 that is how a parked run is found again. Without a key switch each key polls for itself, with the
-same backoff.
+same backoff. A key registers its end-of-input timer when it first parks and drops it when nothing
+of it is in flight any more, so idle keys keep no timers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from flink_agents_ctx.backends.protocols import Timers
-from flink_agents_ctx.context.common import ActionFrame
+from flink_agents_ctx.execution.action_execution import ActionExecution
 from flink_agents_ctx.operator.runs import Run
 
 # A parked key's own timer while it waits (with a key switch): how soon a restore resumes it.
@@ -26,12 +27,14 @@ class LiveRun:
     """A run of this operator instance that is parked (or being driven)."""
 
     run: Run
-    frame: ActionFrame | None = None
+    execution: ActionExecution | None = None
     restored: bool = False
     wake_at_ms: int | None = None
     wake_delay_ms: int = 1
     # The key's handle for the state backend's key switch (taken when the run first parks).
     handle: object = None
+    # Whether the key's end-of-input timer is registered (restored runs have theirs in state).
+    end_of_input: bool = False
 
 
 class Wakeups:
@@ -58,7 +61,7 @@ class Wakeups:
     def schedule(self, live: LiveRun, timers: Timers) -> None:
         """Make sure timers bring the parked run of the current key back."""
         now_ms = timers.now_ms()
-        due = live.frame.next_due() if live.frame is not None else None
+        due = live.execution.next_due() if live.execution is not None else None
         if self._shared_poll:
             delay = HEARTBEAT_MS
             self.ensure_poll(timers)
@@ -71,7 +74,9 @@ class Wakeups:
         if live.wake_at_ms is None or wake_at < live.wake_at_ms or live.wake_at_ms <= now_ms:
             timers.wake_at(wake_at)
             live.wake_at_ms = wake_at
-        timers.at_end_of_input()
+        if not live.end_of_input:
+            timers.at_end_of_input()
+            live.end_of_input = True
 
     def ensure_poll(self, timers: Timers) -> None:
         """Keep one poll timer pending (on whichever key is current) while runs are parked."""

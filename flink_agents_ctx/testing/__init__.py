@@ -1,4 +1,4 @@
-"""Test harness: run an agent on in-memory state with the same operator core Flink runs.
+"""Test harness: run an agent on in-memory state with the same operator Flink runs.
 
 ::
 
@@ -8,6 +8,11 @@
     snap = h.snapshot()                      # everything a checkpoint would hold, at any moment
     h2 = AgentTestHarness.restore(MyAgent(), snap)
     assert h2.drain() == [4]                 # waiting actions start again and replay their journal
+
+The operator is built by the same wiring as in a Flink job; the harness looks inside it only
+through its :class:`~flink_agents_ctx.operator.probe.OperatorProbe`. In-memory fakes of the storage
+ports are in :mod:`flink_agents_ctx.testing.fakes` (pass an ``InMemoryActionStateStore`` as
+``store=`` to test with a write-ahead store).
 """
 
 from __future__ import annotations
@@ -18,17 +23,20 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flink_agents_ctx.action_state.port import ActionStateStore
 from flink_agents_ctx.agent import Agent
-from flink_agents_ctx.backends.in_memory import InMemoryKeyedState, InMemoryMetricBackend
 from flink_agents_ctx.config import AgentConfig
-from flink_agents_ctx.durable.journal import JOURNAL_STATE
 from flink_agents_ctx.durable.records import CallRecord
-from flink_agents_ctx.durable.wal import ActionStateStore
 from flink_agents_ctx.errors import OperatorStateError
-from flink_agents_ctx.operator.core import OperatorCore
+from flink_agents_ctx.operator.wiring import build_operator
+from flink_agents_ctx.testing.fakes import (
+    InMemoryActionStateStore,
+    InMemoryKeyedState,
+    InMemoryMetricBackend,
+)
 from flink_agents_ctx.types import MemoryType
 
-__all__ = ["AgentTestHarness", "HarnessSnapshot"]
+__all__ = ["AgentTestHarness", "HarnessSnapshot", "InMemoryActionStateStore"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,9 @@ class _Timers:
     def at_end_of_input(self) -> None:
         self._owner._end_of_input.add(self._owner.state.current_key)
 
+    def cancel_end_of_input(self) -> None:
+        self._owner._end_of_input.discard(self._owner.state.current_key)
+
 
 class AgentTestHarness:
     """Drives an agent through :class:`OperatorCore` on in-memory keyed state.
@@ -65,6 +76,9 @@ class AgentTestHarness:
         agent: the agent under test.
         config: agent configuration (same keys as in a job).
         clock: seconds as a float, for state time-to-live (defaults to ``time.monotonic``).
+        store: a write-ahead action-state store to use (for example an
+            :class:`InMemoryActionStateStore` shared with a restored harness) instead of the one
+            ``action-state.store`` names.
     """
 
     def __init__(
@@ -73,12 +87,15 @@ class AgentTestHarness:
         config: Mapping[str, Any] | AgentConfig | None = None,
         *,
         clock: Callable[[], float] | None = None,
+        store: ActionStateStore | None = None,
     ) -> None:
         self.agent = agent
         self.config = AgentConfig(config)
         self.state = InMemoryKeyedState(clock)
         self.metrics = InMemoryMetricBackend()
-        self._core = OperatorCore(agent.plan(), self.state, self.metrics, self.config)
+        self._core, self._probe = build_operator(
+            agent.plan(), self.state, self.metrics, self.config, store=store
+        )
         self._wake: dict[Hashable, set[int]] = {}
         self._end_of_input: set[Hashable] = set()
         self._timers = _Timers(self)
@@ -128,8 +145,7 @@ class AgentTestHarness:
         for key in self._wake:
             if key not in keys:
                 self.state.set_current_key(key)
-                meta = self._core.key_meta()
-                if meta.active or meta.has_waiting:
+                if self._probe.key_meta().busy:
                     keys.add(key)
         return keys
 
@@ -147,9 +163,9 @@ class AgentTestHarness:
 
     @property
     def action_state_store(self) -> ActionStateStore | None:
-        """The write-ahead store configured with ``action-state.store`` (``memory://<name>`` is an
-        in-process store shared by name, for tests), or ``None``."""
-        return self._core.store
+        """The write-ahead store in use (given as ``store=`` or opened from
+        ``action-state.store``), or ``None``."""
+        return self._probe.store
 
     @property
     def busy_keys(self) -> list[Hashable]:
@@ -201,10 +217,9 @@ class AgentTestHarness:
         return HarnessSnapshot(self.state.snapshot(), timers)
 
     def journal(self, key: Hashable) -> list[CallRecord]:
-        """The recorded calls of ``key``'s waiting action (empty when none waits), by index."""
+        """The recorded calls of ``key``'s waiting action (empty when none waits), by position."""
         self.state.set_current_key(key)
-        store = self.state.map_state(JOURNAL_STATE)
-        return sorted((CallRecord.from_state(v) for _, v in store.items()), key=lambda r: r.index)
+        return self._probe.journal()
 
     def replay(
         self,
@@ -218,23 +233,23 @@ class AgentTestHarness:
         ``records`` as its journal, so recorded calls are answered without being made. Returns the
         outputs once nothing waits."""
         self.state.set_current_key(key)
-        self._core.seed_run(key, value, timestamp, list(records), self._timers)
+        self._core.seed_restored_run(key, value, timestamp, list(records), self._timers)
         return self.drain(timeout_s)
 
     @property
     def durable_calls(self) -> int:
         """Durable calls made (not replayed) by this harness's operator."""
-        return self._core.runner.stats.calls
+        return self._probe.stats.calls
 
     @property
     def durable_replays(self) -> int:
         """Durable calls answered from the journal."""
-        return self._core.runner.stats.replayed
+        return self._probe.stats.replayed
 
     @property
     def journal_mismatches(self) -> int:
         """Replays that did not match the journal (lenient mode)."""
-        return self._core.runner.stats.mismatches
+        return self._probe.stats.mismatches
 
     @classmethod
     def restore(
@@ -244,9 +259,10 @@ class AgentTestHarness:
         config: Mapping[str, Any] | AgentConfig | None = None,
         *,
         clock: Callable[[], float] | None = None,
+        store: ActionStateStore | None = None,
     ) -> AgentTestHarness:
         """A new harness (a new operator instance) continuing from ``snapshot``."""
-        harness = cls(agent, config, clock=clock)
+        harness = cls(agent, config, clock=clock, store=store)
         harness.state.restore(snapshot.state)
         if snapshot.timers:
             wake, end_of_input = pickle.loads(snapshot.timers)
@@ -256,17 +272,22 @@ class AgentTestHarness:
     def short_term_memory(self, key: Hashable) -> dict[str, Any]:
         """Short-term memory of ``key`` as nested dicts."""
         self.state.set_current_key(key)
-        return self._core.memory_snapshot(MemoryType.SHORT_TERM)
+        return self._probe.memory(MemoryType.SHORT_TERM)
 
     def sensory_memory(self, key: Hashable) -> dict[str, Any]:
         """Sensory memory of ``key`` as nested dicts (empty between runs)."""
         self.state.set_current_key(key)
-        return self._core.memory_snapshot(MemoryType.SENSORY)
+        return self._probe.memory(MemoryType.SENSORY)
 
     def metric(self, *path: str) -> Any:
         """A metric's value, e.g. ``metric("action", "a1", "numOfActionsExecuted")``."""
-        self._core.metrics.flush()
+        self._probe.flush_metrics()
         return self.metrics.read(*path)
+
+    @property
+    def end_of_input_timers(self) -> int:
+        """Keys with an end-of-input timer registered (keys with something in flight)."""
+        return len(self._end_of_input)
 
     def close(self) -> None:
         """Close the operator (and the resources it built)."""

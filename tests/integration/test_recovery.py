@@ -210,6 +210,8 @@ def test_with_a_store_no_call_runs_twice_after_a_failure(
     assert len({c.idempotency_key for c in calls}) == INPUTS
     job = calls[0].idempotency_key.split(":")[0]
     assert re.fullmatch(r"[0-9a-f]{32}", job), job  # the Flink job id
+    # No retention configured: derived from 1 s checkpoints and the 10 min checkpoint timeout.
+    assert "(kept 901 s)" in flink_log(run.logs)
     if postgres:
         assert "agent-pw" not in flink_log(run.logs)  # the password never reaches a log
 

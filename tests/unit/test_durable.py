@@ -61,9 +61,9 @@ def cause_of(call: Any) -> BaseException:
     return err.value.__cause__
 
 
-def record(fn: Any, *args: Any, index: int = 0, **fields: Any) -> CallRecord:
+def record(fn: Any, *args: Any, position: str = "0", **fields: Any) -> CallRecord:
     status = fields.pop("status", CallStatus.SUCCEEDED)
-    return CallRecord(index, function_id(fn), argument_digest(args, {}), status, **fields)
+    return CallRecord(position, function_id(fn), argument_digest(args, {}), status, **fields)
 
 
 # -- reference scenarios ----------------------------------------------------------------------
@@ -341,7 +341,7 @@ def test_strict_mode_raises_on_a_changed_call() -> None:
     h = AgentTestHarness(SyncTripleAgent(), {"durable-execution.mismatch-mode": "strict"})
     cause = cause_of(lambda: h.replay("k", 7, [record(boom, 7, payload=b"1")]))
     assert isinstance(cause, NonDeterministicReplayError)
-    assert cause.call_index == 0
+    assert cause.call_position == "0"
     assert cause.expected.startswith(function_id(boom))
     assert cause.actual.startswith(function_id(triple))
     assert CALLS["triple"] == 0
@@ -359,7 +359,7 @@ def test_replay_only_mode_refuses_unrecorded_calls() -> None:
     h = AgentTestHarness(SyncTripleAgent(), {"durable-execution.mismatch-mode": "replay-only"})
     assert h.replay("k", 7, [record(triple, 7, payload=b"21")]) == [21]
     cause = cause_of(lambda: h.run([("k", 8)]))
-    assert isinstance(cause, JournalMissError) and cause.call_index == 0
+    assert isinstance(cause, JournalMissError) and cause.call_position == "0"
     assert CALLS["triple"] == 0
 
 
@@ -371,7 +371,7 @@ def test_explicit_call_id_replaces_function_and_arguments() -> None:
 
     h = AgentTestHarness(one_action(act))
     assert h.run([("k", 0)]) == [5]
-    rec = CallRecord(0, "id:with-lock", "-", CallStatus.SUCCEEDED, payload=b"6")
+    rec = CallRecord("0", "id:with-lock", "-", CallStatus.SUCCEEDED, payload=b"6")
     assert h.replay("k2", 0, [rec]) == [6]
     assert CALLS["locked"] == 1
 
@@ -449,7 +449,7 @@ def test_timeouts_fail_sync_and_async_calls() -> None:
         try:
             await ctx.durable_execute_async(durable(gated, timeout_s=0.05), 2)
         except DurableCallTimeoutError as e:
-            ctx.send_event(OutputEvent(output=f"timed out: call {e.call_index}"))
+            ctx.send_event(OutputEvent(output=f"timed out: call {e.call_position}"))
 
     cause = cause_of(lambda: AgentTestHarness(one_action(sync_act)).send("k", 0))
     assert isinstance(cause, DurableCallTimeoutError)
@@ -493,7 +493,8 @@ def test_idempotency_key_is_stable_across_a_restore() -> None:
     Gate.event.set()
     assert AgentTestHarness.restore(one_action(act), snap, {"job-identifier": "orders"}).drain()
     assert len(keys) == 2 and keys[0] == keys[1]
-    assert keys[0].startswith("orders:") and keys[0].endswith(":0:act.0:0")
+    assert keys[0].startswith("orders:") and keys[0].endswith(":act.0:0")
+    assert keys[0].split(":")[2] == "0"  # the key's first input that needed an identity
 
 
 def test_emit_policy_turns_a_failure_into_an_event() -> None:

@@ -17,15 +17,18 @@ LAYERS = {
     "events": 0,
     "agent": 0,
     "mailbox": 0,
+    "values": 0,
+    "state_layout": 0,
     "backends": 1,
     "memory": 2,
     "durable": 2,
     "metrics": 2,
     "resources": 2,
-    "context": 3,
-    "stores": 3,
-    "operator": 4,
-    "testing": 5,
+    "action_state": 3,
+    "execution": 4,
+    "context": 5,
+    "operator": 6,
+    "testing": 7,
 }
 PYFLINK_ALLOWED = {
     "backends/flink_state.py",
@@ -101,7 +104,8 @@ def test_public_api_is_pinned() -> None:
             "UnsupportedAwaitError", "action",
             # durable execution
             "ActionFailedEvent", "CallInfo", "DurableCallError", "DurableCallTimeoutError",
-            "DurableFunction", "DurableScopeError", "JournalEncodingError", "JournalMissError",
+            "DurableFunction", "DurableScopeError", "JournalDecodingError", "JournalEncodingError",
+            "JournalMissError",
             "NonCanonicalArgumentError", "NonDeterministicReplayError", "RetryPolicy",
             "current_call", "durable",
             # write-ahead store
@@ -121,3 +125,18 @@ def test_importing_the_package_does_not_import_pyflink() -> None:
     code = "import sys, flink_agents_ctx, flink_agents_ctx.testing; print('pyflink' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_every_keyed_state_is_declared_in_the_state_layout() -> None:
+    from flink_agents_ctx import state_layout
+
+    declared = set(state_layout.ALL)
+    for rel, path in _modules():
+        if rel == "state_layout.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert not node.value.startswith(
+                    "flink-agents."
+                ), f"{rel} names the keyed state {node.value!r}; use flink_agents_ctx.state_layout"
+    assert len(declared) == len(state_layout.ALL)

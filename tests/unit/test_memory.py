@@ -18,12 +18,11 @@ from flink_agents_ctx import (
     MemoryType,
     MemoryValueError,
 )
-from flink_agents_ctx.backends.in_memory import InMemoryKeyedState
 from flink_agents_ctx.backends.protocols import StateTtl
 from flink_agents_ctx.mailbox import Mailbox
 from flink_agents_ctx.memory.memory_object import MemoryTree
 from flink_agents_ctx.memory.store import CachedMemoryStore
-from flink_agents_ctx.memory.updates import MemoryUpdate, UpdateOp
+from flink_agents_ctx.testing.fakes import InMemoryKeyedState
 
 
 class Clock:
@@ -52,6 +51,12 @@ def make_tree(
     return tree, state
 
 
+def commit(tree: MemoryTree) -> None:
+    """What the operator does: an action commits its writes, then the key's visit ends."""
+    tree.store.flush_writes()
+    tree.store.forget_reads()
+
+
 def test_deep_set_creates_the_tree() -> None:
     tree, _ = make_tree()
     mem = tree.root()
@@ -70,7 +75,7 @@ def test_deep_set_creates_the_tree() -> None:
 def test_values_survive_flush_to_state() -> None:
     tree, state = make_tree()
     tree.root().set("x", {"n": [1, 2.5, None, True, b"\x00"]})
-    tree.store.persist_cache()
+    commit(tree)
     assert tree.root().get("x") == {"n": [1, 2.5, None, True, b"\x00"]}
     assert state.keys() == ["k"]
 
@@ -133,10 +138,10 @@ def test_delete_removes_the_subtree() -> None:
     mem = tree.root()
     mem.set("a.b.c", 1)
     mem.set("a.d", 2)
-    tree.store.persist_cache()
+    commit(tree)
     assert mem.delete("a.b")
     assert not mem.delete("a.b")
-    tree.store.persist_cache()
+    commit(tree)
     assert tree.to_dict() == {"a": {"d": 2}}
     assert sorted(dict(state.map_state("m").items())) == ["", "a", "a.d"]
 
@@ -196,7 +201,6 @@ def test_bad_value_is_rejected_with_path_and_fix_and_nothing_written(
     assert fix in str(err.value)
     assert "Nothing was written" in str(err.value)
     assert not mem.is_exist("x")
-    assert tree.updates == []
     assert not tree.store.has_changes
 
 
@@ -205,29 +209,6 @@ def test_malformed_paths_are_rejected(path: Any) -> None:
     tree, _ = make_tree()
     with pytest.raises(MemoryPathError, match="invalid memory path"):
         tree.root().set(path, 1)
-
-
-def test_update_log_records_typed_operations_and_replays_exactly() -> None:
-    tree, _ = make_tree()
-    mem = tree.root()
-    mem.new_object("profile")
-    mem.set("profile.name", "Ada")
-    mem.set("tmp", 1)
-    mem.delete("tmp")
-    mem.new_object("empty")
-    assert [(u.op, u.path) for u in tree.updates] == [
-        (UpdateOp.NEW_OBJECT, "profile"),
-        (UpdateOp.SET, "profile.name"),
-        (UpdateOp.SET, "tmp"),
-        (UpdateOp.DELETE, "tmp"),
-        (UpdateOp.NEW_OBJECT, "empty"),
-    ]
-    log = [MemoryUpdate.from_dict(json.loads(json.dumps(u.to_dict()))) for u in tree.updates]
-    replayed, _ = make_tree()
-    for update in log:
-        replayed.apply(update)
-    assert replayed.to_dict() == tree.to_dict() == {"profile": {"name": "Ada"}, "empty": {}}
-    assert isinstance(replayed.root().get("empty"), MemoryObject)
 
 
 def test_memory_from_another_thread_is_refused() -> None:
@@ -263,10 +244,10 @@ def test_ttl_expiry_keeps_the_tree_consistent() -> None:
     tree, clock = ttl_tree()
     mem = tree.root()
     mem.set("a.b", 1)
-    tree.store.persist_cache()
+    commit(tree)
     clock.now += 5
     mem.set("c", 2)  # rewrites the root's child list, refreshing the root only
-    tree.store.persist_cache()
+    commit(tree)
     clock.now += 6  # "a" and "a.b" expired, the root and "c" did not
     assert mem.get_field_names() == ["c"]
     assert mem.get("a.b") is None
@@ -280,10 +261,10 @@ def test_ttl_parent_expired_hides_children_written_later() -> None:
     tree, clock = ttl_tree()
     mem = tree.root()
     mem.set("p.old", 1)
-    tree.store.persist_cache()
+    commit(tree)
     clock.now += 8
     tree.store.put("p.orphan", ("v", 9))  # a child entry newer than its parent
-    tree.store.persist_cache()
+    commit(tree)
     clock.now += 3  # root and "p" expired; "p.orphan" did not
     assert mem.get("p.orphan") is None
     assert tree.to_dict() == {}
@@ -293,10 +274,10 @@ def test_ttl_rewriting_a_child_keeps_its_parents_alive() -> None:
     tree, clock = ttl_tree()
     mem = tree.root()
     mem.set("a.b", 1)
-    tree.store.persist_cache()
+    commit(tree)
     clock.now += 8
     mem.set("a.b", 2)  # an existing value: only ancestors need refreshing
-    tree.store.persist_cache()
+    commit(tree)
     clock.now += 3  # 11 s after "a" was created, 3 s after "a.b" was rewritten
     assert mem.get("a.b") == 2
     assert tree.to_dict() == {"a": {"b": 2}}
@@ -312,6 +293,6 @@ def test_memory_keeps_its_own_copies() -> None:
     assert mem.get("l") == [1, {"a": [2]}]
     got = mem.get("l")
     got.append("changed without set")
-    tree.store.persist_cache()
+    commit(tree)
     assert mem.get("l") == [1, {"a": [2]}]
     assert mem.get_fields() == {"l": [1, {"a": [2]}]}

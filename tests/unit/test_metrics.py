@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from flink_agents_ctx import MetricGroup, MetricNameError
-from flink_agents_ctx.backends.in_memory import InMemoryMetricBackend
 from flink_agents_ctx.testing import AgentTestHarness
+from flink_agents_ctx.testing.fakes import InMemoryMetricBackend
 from tests.support.reference_agents import ReferenceAgent
 
 

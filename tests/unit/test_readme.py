@@ -34,7 +34,8 @@ def test_store_configuration_example_is_valid() -> None:
     (block,) = [b for b in python_blocks() if '"action-state.store"' in b]
     namespace: dict[str, object] = {}
     exec(compile(block.split("agents_env = ")[0], "README.md", "exec"), namespace)
-    from flink_agents_ctx.config import ACTION_STATE_STORE, AgentConfig
+    from flink_agents_ctx.action_state.options import ACTION_STATE_STORE
+    from flink_agents_ctx.config import AgentConfig
 
     config = AgentConfig(namespace["config"])  # type: ignore[arg-type]
     assert (

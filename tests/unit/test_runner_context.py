@@ -114,9 +114,11 @@ class Model:
     """A resource that records the metric group of whichever action calls it."""
 
     built = 0
+    last: Model | None = None
 
     def __init__(self, rc: ResourceContext) -> None:
         Model.built += 1
+        Model.last = self
         self.rc = rc
         self.closed = False
 
@@ -150,9 +152,9 @@ def test_resources_are_built_once_see_the_calling_action_and_close() -> None:
     assert Model.built == 1
     assert h.metric("action", "first", "model_calls") == 2
     assert h.metric("action", "second", "model_calls") == 4
-    model = h._core._resources.get("model", ResourceType.CHAT_MODEL)
+    model = Model.last
     h.close()
-    assert model.closed
+    assert model is not None and model.closed
 
 
 def test_action_config_values() -> None:
@@ -321,7 +323,7 @@ def test_misconfigured_options_fail_at_construction(config: dict[str, Any], key:
 
 def test_metric_group_names_with_equals_are_rejected() -> None:
     from flink_agents_ctx import MetricNameError
-    from flink_agents_ctx.backends.in_memory import InMemoryMetricBackend
+    from flink_agents_ctx.testing.fakes import InMemoryMetricBackend
 
     group = MetricGroup(InMemoryMetricBackend())
     with pytest.raises(MetricNameError, match="contains '='"):
@@ -334,9 +336,10 @@ def test_metric_group_names_with_equals_are_rejected() -> None:
 
 
 def test_a_failing_state_write_at_commit_fails_that_action_only() -> None:
-    from flink_agents_ctx.backends.in_memory import InMemoryKeyedState, InMemoryMetricBackend
     from flink_agents_ctx.config import AgentConfig
-    from flink_agents_ctx.operator.core import OperatorCore
+    from flink_agents_ctx.operator.wiring import build_operator
+    from flink_agents_ctx.testing.fakes import InMemoryKeyedState, InMemoryMetricBackend
+    from flink_agents_ctx.types import MemoryType
 
     class FlakyState(InMemoryKeyedState):
         """A keyed-state fake whose short-term map fails one put (a storage fault)."""
@@ -361,7 +364,7 @@ def test_a_failing_state_write_at_commit_fails_that_action_only() -> None:
         ctx.send_event(OutputEvent(output=event.input))
 
     state = FlakyState()
-    core = OperatorCore(
+    core, probe = build_operator(
         single_action_agent(act).plan(), state, InMemoryMetricBackend(), AgentConfig()
     )
     state.set_current_key("k1")
@@ -371,9 +374,7 @@ def test_a_failing_state_write_at_commit_fails_that_action_only() -> None:
     assert isinstance(err.value.__cause__, OSError)
     state.set_current_key("k2")
     assert core.process_input("k2", "k2-data", None, _NoTimers()) == ["k2-data"]
-    from flink_agents_ctx.types import MemoryType
-
-    assert core.memory_snapshot(MemoryType.SHORT_TERM) == {"owner": "k2-data"}
+    assert probe.memory(MemoryType.SHORT_TERM) == {"owner": "k2-data"}
 
 
 def test_overriding_an_action_without_the_decorator_removes_it() -> None:
@@ -429,3 +430,6 @@ class _NoTimers:
 
     def at_end_of_input(self) -> None:
         raise AssertionError("a synchronous run registered a timer")
+
+    def cancel_end_of_input(self) -> None:
+        raise AssertionError("a synchronous run cancelled a timer")

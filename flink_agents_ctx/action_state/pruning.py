@@ -1,4 +1,12 @@
-"""The store's pruning rule, run in the background: delete records older than the retention."""
+"""The store's pruning rule, run in the background: delete records older than the retention.
+
+A record is needed until no restore can replay its input: the input must be covered by the
+checkpoint or savepoint a restore starts from. PyFlink functions are not told when a checkpoint
+completes, so the rule is by age. Unless ``action-state.retention.ms`` is set, the retention is
+derived from the job's checkpointing (:func:`default_retention_s`): long enough for a restore from
+the oldest retained checkpoint, however slow checkpoints are, plus a margin for the restart.
+The store then holds about (calls per second) x (retention) rows of ~400 bytes.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +14,27 @@ import logging
 import threading
 import time
 
-from flink_agents_ctx.config import scrub
-from flink_agents_ctx.durable.wal import ActionStateStore
+from flink_agents_ctx.action_state.addresses import scrub
+from flink_agents_ctx.action_state.port import ActionStateStore
 
 _log = logging.getLogger(__name__)
+
+MIN_RETENTION_S = 15 * 60
+RESTART_MARGIN_S = 5 * 60
+# Flink's default execution.checkpointing.timeout.
+DEFAULT_CHECKPOINT_TIMEOUT_S = 10 * 60
+
+
+def default_retention_s(
+    interval_s: float | None, retained: int | None, timeout_s: float | None
+) -> float:
+    """The retention when none is configured: ``retained x interval + checkpoint timeout +
+    5 min``, at least 15 min. The newest retained checkpoint is at most one interval plus one
+    checkpoint timeout old; each older retained one adds an interval; the margin covers failure
+    detection, restart delays and the replay itself."""
+    span = (retained or 1) * (interval_s or 0.0)
+    timeout = DEFAULT_CHECKPOINT_TIMEOUT_S if timeout_s is None else timeout_s
+    return max(MIN_RETENTION_S, span + timeout + RESTART_MARGIN_S)
 
 
 class Pruner:

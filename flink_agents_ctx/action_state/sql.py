@@ -2,7 +2,7 @@
 
 One row per durable call of an action execution::
 
-    job_id, key_digest, key_text, seq, input_digest, action, step, call_index  -- primary key
+    job_id, key_digest, key_text, seq, input_digest, action, step, call_position  -- primary key
     function_id, digest, status, codec, payload, error, written_at
 
 ``key_digest`` is the SHA-256 of the key's canonical encoding and ``key_text`` the key as JSON, so
@@ -21,31 +21,31 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from flink_agents_ctx.config import redact_url, url_secrets
+from flink_agents_ctx.action_state.addresses import redact_url, sqlite_path, url_secrets
+from flink_agents_ctx.durable.execution_ref import ExecutionRef
 from flink_agents_ctx.durable.records import CallRecord, CallStatus, ErrorInfo
-from flink_agents_ctx.durable.wal import ExecutionId
 from flink_agents_ctx.errors import ActionStateStoreError, ConfigError
 
 TABLE = "flink_agents_action_state"
 
 _COLUMNS = (
-    "job_id, key_digest, key_text, seq, input_digest, action, step, call_index, "
+    "job_id, key_digest, key_text, seq, input_digest, action, step, call_position, "
     "function_id, digest, status, codec, payload, error, written_at"
 )
-_KEY = "job_id, key_digest, seq, input_digest, action, step, call_index"
+_KEY = "job_id, key_digest, seq, input_digest, action, step, call_position"
+# Rows deleted per statement when pruning, so commits wait for at most one chunk.
+PRUNE_CHUNK = 5000
 # The rows of one action execution.
 _EXECUTION = (
     "job_id = ? AND key_digest = ? AND seq = ? AND input_digest = ? AND action = ? AND step = ?"
 )
 
 
-def _execution_params(execution: ExecutionId) -> tuple[Any, ...]:
+def _execution_params(execution: ExecutionRef) -> tuple[Any, ...]:
     e = execution
-    return (e.job_id, e.key_digest, e.seq, e.input_digest, e.action, e.step)
+    return (e.job, e.key_digest, e.seq, e.input_digest, e.action, e.step)
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,28 @@ class _Dialect:
     name: str
     placeholder: str
     blob: str
+    # Selects up to PRUNE_CHUNK old rows by their physical row id.
+    prune: str
+    # Lists the table's columns (to tell an older layout apart).
+    columns: str
 
 
-_SQLITE = _Dialect("sqlite", "?", "BLOB")
-_POSTGRES = _Dialect("postgresql", "%s", "BYTEA")
+_SQLITE = _Dialect(
+    "sqlite",
+    "?",
+    "BLOB",
+    f"DELETE FROM {TABLE} WHERE rowid IN "
+    f"(SELECT rowid FROM {TABLE} WHERE written_at < ? LIMIT {PRUNE_CHUNK})",
+    f"SELECT name FROM pragma_table_info('{TABLE}')",
+)
+_POSTGRES = _Dialect(
+    "postgresql",
+    "%s",
+    "BYTEA",
+    f"DELETE FROM {TABLE} WHERE ctid IN "
+    f"(SELECT ctid FROM {TABLE} WHERE written_at < %s LIMIT {PRUNE_CHUNK})",
+    f"SELECT column_name FROM information_schema.columns WHERE table_name = '{TABLE}'",
+)
 
 
 def _schema(d: _Dialect) -> list[str]:
@@ -69,7 +87,7 @@ def _schema(d: _Dialect) -> list[str]:
             input_digest TEXT NOT NULL,
             action TEXT NOT NULL,
             step INTEGER NOT NULL,
-            call_index INTEGER NOT NULL,
+            call_position TEXT NOT NULL,
             function_id TEXT NOT NULL,
             digest TEXT NOT NULL,
             status TEXT NOT NULL,
@@ -84,7 +102,7 @@ def _schema(d: _Dialect) -> list[str]:
 
 
 class SqlActionStateStore:
-    """:class:`~flink_agents_ctx.durable.wal.ActionStateStore` over a DB-API connection.
+    """:class:`~flink_agents_ctx.action_state.port.ActionStateStore` over a DB-API connection.
 
     One connection per store, used under a lock (workers write as their calls finish). A broken
     connection is dropped and opened again on the next use; callers retry (see ``with_retries``).
@@ -107,6 +125,24 @@ class SqlActionStateStore:
         self.secrets = secrets or []
         self._closed = False
         self._run(lambda cur: [cur.execute(stmt) for stmt in _schema(dialect)])
+        self._check_layout()
+
+    def _check_layout(self) -> None:
+        """Refuse a table left by an older version (its rows are keyed differently)."""
+
+        def work(cur: Any) -> set[str]:
+            cur.execute(self._dialect.columns)
+            return {str(row[0]) for row in cur.fetchall()}
+
+        columns = self._run(work)
+        if "call_position" not in columns:
+            raise ActionStateStoreError(
+                f"the table {TABLE} in the action-state store {self.address} has the layout of an "
+                "older version of flink-agents-ctx (no call_position column). Its records only "
+                f"matter for restores of jobs that ran that version: rename or drop the table "
+                f"(ALTER TABLE {TABLE} RENAME TO {TABLE}_old) and start again",
+                store=self.address,
+            )
 
     def _sql(self, text: str) -> str:
         return text.replace("?", self._dialect.placeholder)
@@ -133,10 +169,10 @@ class SqlActionStateStore:
                     conn.close()
                 raise
 
-    def load(self, execution: ExecutionId) -> dict[int, CallRecord]:
+    def load(self, execution: ExecutionRef) -> dict[str, CallRecord]:
         query = self._sql(
-            f"SELECT call_index, function_id, digest, status, codec, payload, error FROM {TABLE} "
-            f"WHERE {_EXECUTION}"
+            f"SELECT call_position, function_id, digest, status, codec, payload, error "
+            f"FROM {TABLE} WHERE {_EXECUTION}"
         )
         params = _execution_params(execution)
 
@@ -144,9 +180,13 @@ class SqlActionStateStore:
             cur.execute(query, params)
             return list(cur.fetchall())
 
-        return {int(row[0]): _record(row) for row in self._run(work)}
+        records = {}
+        for row in self._run(work):
+            record = _record(row, self.address, execution.action)
+            records[record.position] = record
+        return records
 
-    def save(self, execution: ExecutionId, record: CallRecord) -> None:
+    def save(self, execution: ExecutionRef, record: CallRecord) -> None:
         statement = self._sql(
             f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             f"ON CONFLICT ({_KEY}) DO UPDATE SET function_id = excluded.function_id, "
@@ -154,14 +194,14 @@ class SqlActionStateStore:
             "payload = excluded.payload, error = excluded.error, written_at = excluded.written_at"
         )
         params = (
-            execution.job_id,
+            execution.job,
             execution.key_digest,
             execution.key_text,
             execution.seq,
             execution.input_digest,
             execution.action,
             execution.step,
-            record.index,
+            record.position,
             record.function_id,
             record.digest,
             record.status.value,
@@ -172,19 +212,21 @@ class SqlActionStateStore:
         )
         self._run(lambda cur: cur.execute(statement, params))
 
-    def delete_from(self, execution: ExecutionId, index: int) -> None:
-        statement = self._sql(f"DELETE FROM {TABLE} WHERE {_EXECUTION} AND call_index >= ?")
-        params = (*_execution_params(execution), index)
-        self._run(lambda cur: cur.execute(statement, params))
-
     def prune(self, older_than: float) -> int:
-        statement = self._sql(f"DELETE FROM {TABLE} WHERE written_at < ?")
+        statement = self._dialect.prune
 
         def work(cur: Any) -> int:
             cur.execute(statement, (older_than,))
             return int(cur.rowcount or 0)
 
-        return int(self._run(work))
+        # In chunks, each its own transaction under the lock: workers committing call records
+        # wait for one chunk at most, not for the whole pass.
+        removed = 0
+        while True:
+            n = int(self._run(work))
+            removed += n
+            if n < PRUNE_CHUNK:
+                return removed
 
     def count(self, job_id: str | None = None) -> int:
         if job_id is None:
@@ -220,37 +262,54 @@ def _error_json(error: ErrorInfo | None) -> str | None:
     )
 
 
-def _record(row: Sequence[Any]) -> CallRecord:
-    index, function_id, digest, status, codec, payload, error = row
-    info = None
-    if error is not None:
-        data = json.loads(error)
-        pickled = None if data["pickled"] is None else base64.b64decode(data["pickled"])
-        info = ErrorInfo(data["type"], data["message"], data["traceback"], pickled)
-    return CallRecord(
-        int(index),
-        function_id,
-        digest,
-        CallStatus(status),
-        codec,
-        None if payload is None else bytes(payload),
-        info,
-    )
+def _record(row: Sequence[Any], address: str, action: str) -> CallRecord:
+    """A row as a record; a row that does not parse is corrupt (not a transient failure)."""
+    position, function_id, digest, status, codec, payload, error = row
+    try:
+        info = None
+        if error is not None:
+            data = json.loads(error)
+            pickled = None if data["pickled"] is None else base64.b64decode(data["pickled"])
+            info = ErrorInfo(data["type"], data["message"], data["traceback"], pickled)
+        return CallRecord(
+            str(position),
+            str(function_id),
+            str(digest),
+            CallStatus(status),
+            str(codec),
+            None if payload is None else bytes(payload),
+            info,
+        )
+    except (ValueError, TypeError, KeyError) as e:
+        raise ActionStateStoreError(
+            f"the record of call {position} of action '{action}' in the action-state store "
+            f"{address} is corrupt: {type(e).__name__}: {e}. The job fails rather than guess the "
+            "call's outcome; delete the row (the call is then made again) or restore it, and "
+            "restart from the last checkpoint",
+            store=address,
+        ) from None
 
 
-def sqlite_store(url: str) -> SqlActionStateStore:
-    """A store in the SQLite file of ``sqlite:///<absolute path>`` (created with its table)."""
-    path = Path(unquote(urlsplit(url).path))
+def sqlite_store(url: str, busy_timeout_ms: int = 5000) -> SqlActionStateStore:
+    """A store in the SQLite file of ``sqlite:////<absolute path>`` (created with its table).
+
+    ``busy_timeout_ms``: how long one attempt waits for a lock another process holds."""
+    path = sqlite_path(url)
     if not path.is_absolute():
         raise ConfigError(
-            f"action-state.store {url!r} needs an absolute path: sqlite:///<absolute path>",
+            f"action-state.store {url!r} needs an absolute path: sqlite:////<absolute path>",
             key="action-state.store",
             value=url,
         )
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def connect() -> sqlite3.Connection:
-        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            str(path),
+            timeout=busy_timeout_ms / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
         # WAL lets readers and the writer of several processes (TaskManagers on one host) work
         # together; synchronous=FULL makes each commit survive a power loss, not just a crash.
         conn.execute("PRAGMA journal_mode=WAL")

@@ -1,19 +1,26 @@
-"""In-memory implementations of the storage seams, for unit tests and the test harness.
+"""In-memory fakes of the storage ports, for unit tests and the test harness.
 
-They behave like Flink's keyed state where the operator can tell: values are stored as copies
-(pickled, so a value that would not survive a checkpoint fails here too), state is scoped to a
-current key set by the driver, and time-to-live follows Flink's update-type and visibility rules
-on an injectable clock.
+- :class:`InMemoryKeyedState`: keyed state as Flink's behaves where the operator can tell: values
+  are stored as copies (pickled, so a value that would not survive a checkpoint fails here too),
+  state is scoped to a current key set by the driver, and time-to-live follows Flink's update-type
+  and visibility rules on an injectable clock (expired entries are left out of snapshots, as with
+  Flink's full-snapshot cleanup).
+- :class:`InMemoryMetricBackend`: a metric group tree that reads back.
+- :class:`InMemoryActionStateStore`: the action-state store port in a dict, with a switch that
+  makes saves fail.
 """
 
 from __future__ import annotations
 
 import pickle
+import threading
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any
 
 from flink_agents_ctx.backends.protocols import StateTtl
+from flink_agents_ctx.durable.execution_ref import ExecutionRef
+from flink_agents_ctx.durable.records import CallRecord
 
 _NO_KEY = object()
 
@@ -24,7 +31,7 @@ class InMemoryKeyedState:
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
         self._clock = clock or time.monotonic
         self._maps: dict[str, dict[Any, dict[str, tuple[bytes, float]]]] = {}
-        self._values: dict[str, dict[Any, bytes]] = {}
+        self._values: dict[str, dict[Any, tuple[bytes, float]]] = {}
         self._ttl: dict[str, StateTtl | None] = {}
         self.current_key: Hashable = _NO_KEY
 
@@ -49,9 +56,10 @@ class InMemoryKeyedState:
         self._ttl[name] = ttl
         return InMemoryMapStore(self, name, ttl)
 
-    def value_state(self, name: str) -> InMemoryValueStore:
+    def value_state(self, name: str, ttl: StateTtl | None = None) -> InMemoryValueStore:
         self._values.setdefault(name, {})
-        return InMemoryValueStore(self, name)
+        self._ttl[name] = ttl
+        return InMemoryValueStore(self, name, ttl)
 
     def keys(self) -> list[Any]:
         """Every key that holds any state."""
@@ -63,8 +71,28 @@ class InMemoryKeyedState:
         return list(found)
 
     def snapshot(self) -> bytes:
-        """Every state of every key, as bytes (what a checkpoint would hold)."""
-        return pickle.dumps((self._maps, self._values), protocol=5)
+        """Every live entry of every state and key, as bytes (what a checkpoint would hold)."""
+        now = self.now_ms()
+        maps = {
+            name: {
+                key: live
+                for key, contents in per_key.items()
+                if (live := {p: e for p, e in contents.items() if e[1] > now})
+            }
+            for name, per_key in self._maps.items()
+        }
+        values = {
+            name: {key: e for key, e in per_key.items() if e[1] > now}
+            for name, per_key in self._values.items()
+        }
+        return pickle.dumps((maps, values), protocol=5)
+
+    def entries(self) -> int:
+        """How many live entries all states of all keys hold (what a checkpoint would write)."""
+        maps, values = pickle.loads(self.snapshot())
+        return sum(len(c) for per_key in maps.values() for c in per_key.values()) + sum(
+            len(per_key) for per_key in values.values()
+        )
 
     def restore(self, data: bytes) -> None:
         """Replace every state with a snapshot's contents."""
@@ -119,43 +147,49 @@ class InMemoryMapStore:
     def remove(self, key: str) -> None:
         self._owner._map(self._name).pop(key, None)
 
-    def contains(self, key: str) -> bool:
-        return self._live(key) is not None
-
     def items(self) -> Iterator[tuple[str, Any]]:
         for key in list(self._owner._map(self._name)):
             entry = self._live(key)
             if entry is not None:
                 yield key, pickle.loads(entry[0])
 
-    def is_empty(self) -> bool:
-        return next(self.items(), None) is None
-
     def clear(self) -> None:
         self._owner._map(self._name).clear()
 
 
 class InMemoryValueStore:
-    """``ValueStore`` over :class:`InMemoryKeyedState`."""
+    """``ValueStore`` over :class:`InMemoryKeyedState`, honouring TTL like Flink does."""
 
-    def __init__(self, owner: InMemoryKeyedState, name: str) -> None:
+    def __init__(self, owner: InMemoryKeyedState, name: str, ttl: StateTtl | None) -> None:
         self._owner = owner
         self._name = name
+        self._ttl = ttl
 
-    def _slot(self) -> dict[Any, bytes]:
+    def _slot(self) -> dict[Any, tuple[bytes, float]]:
         if self._owner.current_key is _NO_KEY:
             raise RuntimeError("keyed state accessed with no current key set")
         return self._owner._values[self._name]
 
     def value(self) -> Any:
-        data = self._slot().get(self._owner.current_key)
-        return None if data is None else pickle.loads(data)
+        slot, key = self._slot(), self._owner.current_key
+        entry = slot.get(key)
+        if entry is None:
+            return None
+        ttl = self._ttl
+        if ttl is not None and self._owner.now_ms() >= entry[1]:
+            del slot[key]
+            if ttl.visibility == "NeverReturnExpired":
+                return None
+        elif ttl is not None and ttl.update_type == "OnReadAndWrite":
+            slot[key] = (entry[0], self._owner.now_ms() + ttl.ttl_ms)
+        return pickle.loads(entry[0])
 
     def update(self, value: Any) -> None:
         if value is None:
             self.clear()
-        else:
-            self._slot()[self._owner.current_key] = pickle.dumps(value, protocol=5)
+            return
+        expiry = float("inf") if self._ttl is None else self._owner.now_ms() + self._ttl.ttl_ms
+        self._slot()[self._owner.current_key] = (pickle.dumps(value, protocol=5), expiry)
 
     def clear(self) -> None:
         self._slot().pop(self._owner.current_key, None)
@@ -232,3 +266,69 @@ class InMemoryMetricBackend:
         if name in node.gauges:
             return node.gauges[name]()
         return None
+
+
+class InMemoryActionStateStore:
+    """:class:`~flink_agents_ctx.action_state.port.ActionStateStore` in a dict, for tests.
+
+    Pass one instance to several harnesses (``AgentTestHarness(agent, store=store)``) to share
+    records between "jobs"; set :attr:`failing_saves` to make that many upcoming saves fail as an
+    unreachable store would.
+    """
+
+    def __init__(self, name: str = "memory", clock: Callable[[], float] = time.time) -> None:
+        self._name = name
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._rows: dict[tuple[Any, ...], dict[str, tuple[CallRecord, float]]] = {}
+        self.failing_saves = 0
+        self.closed = False
+
+    @property
+    def address(self) -> str:
+        return f"memory://{self._name}"
+
+    @property
+    def secrets(self) -> list[str]:
+        return []
+
+    @staticmethod
+    def _row_key(execution: ExecutionRef) -> tuple[Any, ...]:
+        e = execution
+        return (e.job, e.key_digest, e.seq, e.input_digest, e.action, e.step)
+
+    def load(self, execution: ExecutionRef) -> dict[str, CallRecord]:
+        with self._lock:
+            rows = self._rows.get(self._row_key(execution), {})
+            return {position: record for position, (record, _) in rows.items()}
+
+    def save(self, execution: ExecutionRef, record: CallRecord) -> None:
+        if self.failing_saves > 0:
+            self.failing_saves -= 1
+            raise ConnectionError(f"{self.address} is unavailable")
+        with self._lock:
+            rows = self._rows.setdefault(self._row_key(execution), {})
+            rows[record.position] = (record, self._clock())
+
+    def prune(self, older_than: float) -> int:
+        removed = 0
+        with self._lock:
+            for row_key in list(self._rows):
+                rows = self._rows[row_key]
+                for position in [p for p, (_, at) in rows.items() if at < older_than]:
+                    del rows[position]
+                    removed += 1
+                if not rows:
+                    del self._rows[row_key]
+        return removed
+
+    def count(self, job_id: str | None = None) -> int:
+        with self._lock:
+            return sum(
+                len(rows)
+                for row_key, rows in self._rows.items()
+                if job_id is None or row_key[0] == job_id
+            )
+
+    def close(self) -> None:
+        self.closed = True

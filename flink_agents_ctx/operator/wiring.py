@@ -1,0 +1,241 @@
+"""Building an operator: memory, metrics, resources, the worker pool, journals, the store.
+
+The one place where an agent operator's collaborators are made and connected, used by the Flink
+function and by the test harness alike, so both run the same operator.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from flink_agents_ctx.action_state import open_store
+from flink_agents_ctx.action_state.journal import StoreJournals
+from flink_agents_ctx.action_state.options import (
+    ACTION_STATE_ALLOW_PICKLE,
+    ACTION_STATE_RETENTION_MS,
+    ACTION_STATE_SQLITE_BUSY_TIMEOUT_MS,
+    ACTION_STATE_STORE,
+    ACTION_STATE_WRITE_ATTEMPTS,
+)
+from flink_agents_ctx.action_state.port import ActionStateStore
+from flink_agents_ctx.action_state.pruning import Pruner, default_retention_s
+from flink_agents_ctx.agent import ActionSpec, AgentPlan
+from flink_agents_ctx.backends.protocols import KeyedStateBackend, MetricBackend, StateTtl
+from flink_agents_ctx.config import (
+    ASYNC_MAX_WAKE_INTERVAL_MS,
+    DURABLE_KEY_TTL_MS,
+    DURABLE_MISMATCH_MODE,
+    JOB_IDENTIFIER,
+    NUM_ASYNC_THREADS,
+    SHORT_TERM_MEMORY_TTL_MS,
+    SHORT_TERM_MEMORY_TTL_UPDATE_TYPE,
+    SHORT_TERM_MEMORY_TTL_VISIBILITY,
+    AgentConfig,
+)
+from flink_agents_ctx.context.python import python_body
+from flink_agents_ctx.durable.execution_ref import DurableStats
+from flink_agents_ctx.durable.executor import CallExecutor
+from flink_agents_ctx.durable.journal import JournalOpener, KeyedJournals
+from flink_agents_ctx.durable.session import MismatchMode
+from flink_agents_ctx.errors import AgentDefinitionError, ConfigError
+from flink_agents_ctx.execution.action_execution import ActionBody
+from flink_agents_ctx.execution.services import ExecutionServices
+from flink_agents_ctx.mailbox import Mailbox
+from flink_agents_ctx.memory.memory_object import MemoryTree
+from flink_agents_ctx.memory.store import CachedMemoryStore
+from flink_agents_ctx.metrics.builtin import (
+    DURABLE_CALLS_MADE,
+    DURABLE_CALLS_REPLAYED,
+    JOURNAL_MISMATCHES,
+    BuiltinMetrics,
+)
+from flink_agents_ctx.metrics.group import MetricGroup
+from flink_agents_ctx.operator.core import OperatorCore, OperatorParts
+from flink_agents_ctx.operator.probe import OperatorProbe
+from flink_agents_ctx.operator.runs import KeyRuns
+from flink_agents_ctx.operator.wakeups import Wakeups
+from flink_agents_ctx.resources.registry import ResourceRegistry
+from flink_agents_ctx.state_layout import ACTION_JOURNAL, SENSORY_MEMORY, SHORT_TERM_MEMORY
+from flink_agents_ctx.types import ActionKind, MemoryType
+
+_log = logging.getLogger(__name__)
+
+# How each language runs its actions; a language without an entry cannot be used yet.
+BODIES: dict[ActionKind, Callable[[ActionSpec], ActionBody]] = {ActionKind.PYTHON: python_body}
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    """What the operator learns about its job from Flink (nothing, in the test harness): the job
+    id (the default job identity) and the checkpointing the store's retention derives from."""
+
+    job_id: str | None = None
+    checkpoint_interval_ms: int | None = None
+    retained_checkpoints: int | None = None
+    checkpoint_timeout_ms: int | None = None
+
+
+class BuiltOperator(NamedTuple):
+    core: OperatorCore
+    probe: OperatorProbe
+
+
+def short_term_ttl(config: AgentConfig) -> StateTtl | None:
+    """The short-term memory TTL the configuration asks for, if any."""
+    ttl_ms = config.get(SHORT_TERM_MEMORY_TTL_MS)
+    if ttl_ms is None:
+        return None
+    return StateTtl(
+        ttl_ms,
+        config.get(SHORT_TERM_MEMORY_TTL_UPDATE_TYPE) or "OnCreateAndWrite",
+        config.get(SHORT_TERM_MEMORY_TTL_VISIBILITY) or "NeverReturnExpired",
+    )
+
+
+def build_operator(
+    plan: AgentPlan,
+    state: KeyedStateBackend,
+    metrics: MetricBackend,
+    config: AgentConfig,
+    facts: JobFacts | None = None,
+    store: ActionStateStore | None = None,
+) -> BuiltOperator:
+    """An operator core for ``plan`` on ``state`` and ``metrics``, and its probe.
+
+    Args:
+        store: an action-state store to use instead of opening ``action-state.store`` (the
+            caller keeps owning it).
+    """
+    facts = facts or JobFacts()
+    key_ttl_ms = config.get(DURABLE_KEY_TTL_MS)
+    keyed = KeyedJournals(state.map_state(ACTION_JOURNAL))
+    journals: JournalOpener = keyed
+    closers: list[Callable[[], None]] = []
+    housekeeping = None
+    store_url: str | None = config.get(ACTION_STATE_STORE)
+    owned = store is None and bool(store_url)
+    if owned:
+        store = open_store(
+            store_url or "",
+            config.get(ACTION_STATE_WRITE_ATTEMPTS) or 5,
+            config.get(ACTION_STATE_SQLITE_BUSY_TIMEOUT_MS) or 0,
+        )
+    if store is not None:
+        journals = StoreJournals(
+            keyed,
+            store,
+            config.get(ACTION_STATE_WRITE_ATTEMPTS) or 5,
+            config.get(ACTION_STATE_ALLOW_PICKLE) is True,
+        )
+        retention_s = _retention_s(config, facts, key_ttl_ms)
+        _log.info(
+            "durable call records go to the action-state store %s (kept %.0f s)",
+            store.address,
+            retention_s,
+        )
+        pruner = Pruner(store, retention_s)
+        housekeeping = pruner.maybe_prune
+        closers.append(pruner.close)
+        if owned:
+            closers.append(store.close)
+    services = build_services(plan, state, metrics, config, journals)
+    key_switch = state.key_switch()
+    parts = OperatorParts(
+        plan=plan,
+        services=services,
+        runs=_key_runs(state, key_ttl_ms),
+        journals=keyed,
+        key_switch=key_switch,
+        wakeups=Wakeups(key_switch is not None, config.get(ASYNC_MAX_WAKE_INTERVAL_MS) or 20),
+        bodies={spec.name: _body(spec) for spec in plan.actions},
+        configured_job=config.get(JOB_IDENTIFIER),
+        default_job=config.get(JOB_IDENTIFIER) or facts.job_id or plan.name,
+        key_ttl_ms=key_ttl_ms,
+        housekeeping=housekeeping,
+        closers=tuple(closers),
+    )
+    return BuiltOperator(OperatorCore(parts), OperatorProbe(parts, store))
+
+
+def build_services(
+    plan: AgentPlan,
+    state: KeyedStateBackend,
+    metrics: MetricBackend,
+    config: AgentConfig,
+    journals: JournalOpener | None = None,
+) -> ExecutionServices:
+    """The collaborators every action execution of one operator uses: the two memories, metrics,
+    resources, the worker pool and the call journals (keyed state unless ``journals`` says
+    otherwise)."""
+    mailbox = Mailbox()
+    ttl = short_term_ttl(config)
+    sensory = MemoryTree(
+        CachedMemoryStore(state.map_state(SENSORY_MEMORY)), MemoryType.SENSORY, mailbox
+    )
+    short_term = MemoryTree(
+        CachedMemoryStore(state.map_state(SHORT_TERM_MEMORY, ttl)),
+        MemoryType.SHORT_TERM,
+        mailbox,
+        validate_ancestors=ttl is not None,
+    )
+    for tree in (sensory, short_term):
+        tree.peers[MemoryType.SENSORY] = sensory
+        tree.peers[MemoryType.SHORT_TERM] = short_term
+    builtin = BuiltinMetrics(MetricGroup(metrics))
+    stats = DurableStats()
+    builtin.count_from(DURABLE_CALLS_MADE, lambda: stats.calls)
+    builtin.count_from(DURABLE_CALLS_REPLAYED, lambda: stats.replayed)
+    builtin.count_from(JOURNAL_MISMATCHES, lambda: stats.mismatches)
+    mode: str = config.get(DURABLE_MISMATCH_MODE) or MismatchMode.LENIENT.value
+    return ExecutionServices(
+        mailbox=mailbox,
+        sensory=sensory,
+        short_term=short_term,
+        metrics=builtin,
+        resources=ResourceRegistry(plan.resources, config, builtin.agent_group, mailbox),
+        config=config,
+        executor=CallExecutor(config.get(NUM_ASYNC_THREADS) or 2 * (os.cpu_count() or 1)),
+        journals=journals or KeyedJournals(state.map_state(ACTION_JOURNAL)),
+        mismatch_mode=MismatchMode(mode),
+        stats=stats,
+    )
+
+
+def _key_runs(state: KeyedStateBackend, key_ttl_ms: int | None) -> KeyRuns:
+    return KeyRuns(state, None if key_ttl_ms is None else StateTtl(key_ttl_ms))
+
+
+def _body(spec: ActionSpec) -> ActionBody:
+    make = BODIES.get(spec.kind)
+    if make is None:
+        raise AgentDefinitionError(
+            f"action '{spec.name}' is a {spec.kind.value} action, and this release runs only "
+            f"{', '.join(k.value for k in BODIES)} actions"
+        )
+    return make(spec)
+
+
+def _retention_s(config: AgentConfig, facts: JobFacts, key_ttl_ms: int | None) -> float:
+    configured = config.get(ACTION_STATE_RETENTION_MS)
+    if configured is not None:
+        retention_s = configured / 1000
+    else:
+        retention_s = default_retention_s(
+            None if facts.checkpoint_interval_ms is None else facts.checkpoint_interval_ms / 1000,
+            facts.retained_checkpoints,
+            None if facts.checkpoint_timeout_ms is None else facts.checkpoint_timeout_ms / 1000,
+        )
+    if key_ttl_ms is not None and key_ttl_ms / 1000 <= retention_s:
+        raise ConfigError(
+            f"durable-execution.key-ttl.ms ({key_ttl_ms}) must be longer than the action-state "
+            f"store's retention ({retention_s * 1000:.0f} ms): a key that forgets its numbering "
+            "while the store still has its records could be answered with another input's. "
+            "Raise durable-execution.key-ttl.ms or lower action-state.retention.ms",
+            key=DURABLE_KEY_TTL_MS.key,
+            value=key_ttl_ms,
+        )
+    return retention_s

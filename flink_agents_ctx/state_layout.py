@@ -1,0 +1,49 @@
+"""Every keyed state the agent operator keeps, with its format version: what a checkpoint holds.
+
+Names are part of savepoints: never rename one, and bump its format version (reading the old one
+too) when its layout changes. All values go to Flink as pickled plain data (tuples, lists, str,
+int, bytes, events), never as library objects, so a savepoint does not depend on this package's
+classes.
+
+=================================  =====  ==========================================================
+state                              kind   contents (one per key)
+=================================  =====  ==========================================================
+``flink-agents.sensory-memory``    map    memory tree of the run in progress (path -> entry), cleared
+                                          when the run ends
+``flink-agents.short-term-memory`` map    memory tree kept across runs (optional TTL)
+``flink-agents.key-meta``          value  KEY_META_FORMAT: durable-call numbering and job identity,
+                                          plus the waiting-input counters while the key is busy;
+                                          absent for a key that never made a durable call and is
+                                          idle; expires after ``durable-execution.key-ttl.ms``
+``flink-agents.run``               value  RUN_FORMAT: the parked run (its pending steps and their
+                                          events); present only while an action waits
+``flink-agents.waiting-inputs``    map    inputs that arrived while the key was busy, by slot
+``flink-agents.action-journal``    map    CALL_RECORD_FORMAT: call records of the parked action
+                                          execution, by call position; present only while it waits
+=================================  =====  ==========================================================
+"""
+
+from __future__ import annotations
+
+SENSORY_MEMORY = "flink-agents.sensory-memory"
+SHORT_TERM_MEMORY = "flink-agents.short-term-memory"
+KEY_META = "flink-agents.key-meta"
+RUN = "flink-agents.run"
+WAITING_INPUTS = "flink-agents.waiting-inputs"
+ACTION_JOURNAL = "flink-agents.action-journal"
+
+KEY_META_FORMAT = 2
+"""``(2, next_seq, job, active, next_arrival, next_start)``. Format 1 was the untagged
+``(next_seq, next_start, active, job)``, where every input took a number."""
+
+RUN_FORMAT = 3
+"""``(3, seq, timestamp, steps, next_index, wrote_sensory, job, input_digest)`` with ``steps`` as
+``[(event, action, index), ...]``; ``seq``, ``job`` and ``input_digest`` are ``None`` until the run
+needs an identity. Format 2 had the same fields with ``seq`` always set; format 1 had no job or
+input digest."""
+
+CALL_RECORD_FORMAT = 2
+"""``(2, position, function_id, digest, status, codec, payload, error)``; ``position`` is a str.
+Format 1 had an int call index in its place (the position of a call of the action's own code)."""
+
+ALL = (SENSORY_MEMORY, SHORT_TERM_MEMORY, KEY_META, RUN, WAITING_INPUTS, ACTION_JOURNAL)
