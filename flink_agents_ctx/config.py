@@ -103,6 +103,15 @@ SHORT_TERM_MEMORY_TTL_VISIBILITY: ConfigOption[str] = ConfigOption(
     "Whether an expired entry that is not cleaned up yet may still be read.",
     choices=("NeverReturnExpired", "ReturnExpiredIfNotCleanedUp"),
 )
+SHORT_TERM_MEMORY_CACHE_KEYS: ConfigOption[int] = ConfigOption(
+    "short-term-memory.cache-keys",
+    int,
+    4096,
+    "Short-term memory read from state stays cached in the operator for this many most recently "
+    "used keys, so a key's next input reads it without a call into the state backend (writes "
+    "always go to state). 0 turns it off; a TTL on short-term memory turns it off too.",
+    minimum=0,
+)
 JOB_IDENTIFIER: ConfigOption[str] = ConfigOption(
     "job-identifier",
     str,
@@ -168,6 +177,7 @@ register_options(
     SHORT_TERM_MEMORY_TTL_MS,
     SHORT_TERM_MEMORY_TTL_UPDATE_TYPE,
     SHORT_TERM_MEMORY_TTL_VISIBILITY,
+    SHORT_TERM_MEMORY_CACHE_KEYS,
     JOB_IDENTIFIER,
     NUM_ASYNC_THREADS,
     DURABLE_MISMATCH_MODE,

@@ -100,6 +100,9 @@ class ActionFailedEvent(Event):
     message: str
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
 def check_json_serialisable(event: Event) -> None:
     """Raise :class:`EventSerializationError` naming the first field the event-field policy of
     :mod:`flink_agents_ctx.values` does not allow."""
@@ -112,7 +115,10 @@ def check_json_serialisable(event: Event) -> None:
             field="",
         )
     for name in event._field_names:
-        problem = find_problem(getattr(event, name), EVENT_FIELD)
+        value = getattr(event, name)
+        if type(value) in _PLAIN:
+            continue
+        problem = find_problem(value, EVENT_FIELD)
         if problem is not None:
             where = f"{name}{problem.where}"
             raise EventSerializationError(

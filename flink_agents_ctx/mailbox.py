@@ -8,9 +8,7 @@ state, so every memory, event, resource and journal operation checks the caller'
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from flink_agents_ctx.errors import DurableScopeError, MailboxThreadError
 
@@ -18,34 +16,33 @@ from flink_agents_ctx.errors import DurableScopeError, MailboxThreadError
 _durable_call: ContextVar[str | None] = ContextVar("flink_agents_durable_call", default=None)
 
 
-@contextmanager
-def durable_scope(function_id: str) -> Iterator[None]:
-    """Mark the calling thread as running the durable call ``function_id``."""
-    token = _durable_call.set(function_id)
-    try:
-        yield
-    finally:
-        _durable_call.reset(token)
+def enter_durable_scope(function_id: str) -> Token[str | None]:
+    """Mark the calling thread as running the durable call ``function_id``; returns the token
+    for :func:`exit_durable_scope`."""
+    return _durable_call.set(function_id)
+
+
+def exit_durable_scope(token: Token[str | None]) -> None:
+    _durable_call.reset(token)
 
 
 class Mailbox:
     """Remembers the thread currently driving the operator and rejects calls from other threads."""
 
-    __slots__ = ("_thread_id", "_thread_name")
+    __slots__ = ("_thread_id",)
 
     def __init__(self) -> None:
         self._thread_id: int | None = None
-        self._thread_name = "<none>"
 
     def enter(self) -> None:
         """Mark the calling thread as the mailbox thread (called at each operator entry point)."""
-        current = threading.current_thread()
-        self._thread_id = current.ident
-        self._thread_name = current.name
+        self._thread_id = threading.get_ident()
 
     def check(self, operation: str) -> None:
         """Raise :class:`MailboxThreadError` unless called from the mailbox thread, and
         :class:`DurableScopeError` inside a durable call."""
+        if threading.get_ident() == self._thread_id and _durable_call.get() is None:
+            return  # called on every memory operation: the common case first
         call = _durable_call.get()
         if call is not None:
             raise DurableScopeError(
@@ -57,10 +54,13 @@ class Mailbox:
             )
         if threading.get_ident() != self._thread_id:
             name = threading.current_thread().name
+            mailbox = next(
+                (t.name for t in threading.enumerate() if t.ident == self._thread_id), "task thread"
+            )
             raise MailboxThreadError(
                 f"{operation} was called from thread '{name}', but agent memory, send_event, "
                 f"get_resource and durable calls may only run on the operator's mailbox thread "
-                f"'{self._thread_name}'; return the value from the worker and apply it in the "
+                f"'{mailbox}'; return the value from the worker and apply it in the "
                 "action instead",
                 operation=operation,
                 thread_name=name,

@@ -13,6 +13,7 @@ Records read back from the store crossed a trust boundary: they are never unpick
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flink_agents_ctx.action_state.port import ActionStateStore
@@ -132,7 +133,9 @@ class StoreJournals:
         self._attempts = attempts
         self._allow_pickle = allow_pickle
 
-    def open(self, ref: ExecutionRef, restored: bool) -> StoreJournal:
-        return StoreJournal(
-            self._keyed.open(ref, restored), self.store, ref, self._attempts, self._allow_pickle
-        )
+    def open(
+        self, action: str, identify: Callable[[], ExecutionRef], restored: bool
+    ) -> StoreJournal:
+        keyed = self._keyed.open(action, identify, restored)
+        # The store finds records by the execution's identity: it needs one now.
+        return StoreJournal(keyed, self.store, identify(), self._attempts, self._allow_pickle)

@@ -28,6 +28,7 @@ import cloudpickle
 from flink_agents_ctx.errors import JournalEncodingError
 
 _DECIMAL_INT_BITS = 14_000
+_encode_str = json.encoder.encode_basestring_ascii  # what json.dumps uses for str by default
 
 
 class Codec(Protocol):
@@ -43,6 +44,16 @@ class JsonCodec:
     name = "json"
 
     def encode(self, value: Any) -> bytes:
+        # The same bytes json.dumps writes, without its machinery, for the commonest results.
+        kind = type(value)
+        if kind is int and value.bit_length() <= _DECIMAL_INT_BITS:
+            return b"%d" % value
+        if value is None:
+            return b"null"
+        if kind is bool:
+            return b"true" if value else b"false"
+        if kind is str:
+            return _encode_str(value).encode()
         return json.dumps(
             _to_json(value, "result"), separators=(",", ":"), allow_nan=False
         ).encode()

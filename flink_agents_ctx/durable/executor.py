@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flink_agents_ctx.durable.options import (
     CallInfo,
@@ -25,11 +25,10 @@ from flink_agents_ctx.durable.options import (
     set_current_call,
 )
 from flink_agents_ctx.durable.records import CallRecord
-from flink_agents_ctx.mailbox import durable_scope
+from flink_agents_ctx.mailbox import enter_durable_scope, exit_durable_scope
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """How one durable call ended. ``journal`` is False for ``BaseException``s that are not
     ``Exception``s (KeyboardInterrupt, SystemExit): those are re-raised and never recorded."""
 
@@ -38,8 +37,8 @@ class Outcome:
     error: BaseException | None = None
     attempts: int = 1
     journal: bool = True
-    # Set by the worker when a write-ahead store is configured: the record it committed, or
-    # ``fatal`` when committing failed (the job must fail, the action must not see a result).
+    # Set by the worker that ran an async call: the record it made and committed, or ``fatal``
+    # when committing failed (the job must fail, the action must not see a result).
     record: CallRecord | None = None
     fatal: bool = False
 
@@ -60,11 +59,13 @@ def run_attempts(
     while True:
         attempt += 1
         token = set_current_call(
-            CallInfo(info.idempotency_key, info.action, info.call_position, attempt)
+            info
+            if attempt == 1
+            else CallInfo(info.action, info.call_position, attempt, info.key_source)
         )
+        scope = enter_durable_scope(function_id)
         try:
-            with durable_scope(function_id):
-                value = fn(*args, **kwargs)
+            value = fn(*args, **kwargs)
         except Exception as e:
             if not retry.retries(e, attempt) or abandoned():
                 return Outcome(False, error=e, attempts=attempt)
@@ -76,6 +77,7 @@ def run_attempts(
         except BaseException as e:
             return Outcome(False, error=e, attempts=attempt, journal=False)
         finally:
+            exit_durable_scope(scope)
             reset_current_call(token)
         return Outcome(True, value, attempts=attempt)
 

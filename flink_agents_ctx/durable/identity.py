@@ -15,6 +15,7 @@ import functools
 import hashlib
 import inspect
 import math
+import types
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -27,6 +28,9 @@ DIGEST_CHARS = 32
 DECIMAL_INT_BITS = 14_000
 
 
+_MODULE_FUNCTION_IDS: dict[Callable[..., Any], str] = {}
+
+
 def function_id(fn: Callable[..., Any]) -> str:
     """A name for ``fn`` that is the same in every process and differs between distinct functions.
 
@@ -34,6 +38,9 @@ def function_id(fn: Callable[..., Any]) -> str:
     object they are bound to; ``functools.partial`` names the wrapped function (its bound arguments
     are part of the digest).
     """
+    known = _MODULE_FUNCTION_IDS.get(fn) if type(fn) is types.FunctionType else None
+    if known is not None:
+        return known
     if isinstance(fn, functools.partial):
         return f"partial({function_id(fn.func)})"
     if inspect.ismethod(fn):
@@ -46,6 +53,8 @@ def function_id(fn: Callable[..., Any]) -> str:
         base = f"{fn.__module__}.{qualname}"
         if "<lambda>" in qualname or "<locals>" in qualname:
             base += f"@{code.co_firstlineno}:{_first_column(code)}"
+        elif type(fn) is types.FunctionType and len(_MODULE_FUNCTION_IDS) < 4096:
+            _MODULE_FUNCTION_IDS[fn] = base  # module-level functions live as long as the process
         return base
     if inspect.isbuiltin(fn):
         owner = getattr(fn, "__self__", None)
@@ -66,15 +75,60 @@ def _first_column(code: Any) -> int:
 
 def argument_digest(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
     """A digest of a canonical encoding of the call's arguments (keyword order does not matter)."""
-    h = hashlib.sha256()
-    h.update(_encode(args, "args"))
-    h.update(_encode(dict(kwargs), "kwargs"))
+    h = hashlib.sha256(_canonical(args, "args"))
+    h.update(_EMPTY_KWARGS if not kwargs else _canonical(dict(kwargs), "kwargs"))
     return h.hexdigest()[:DIGEST_CHARS]
 
 
 def canonical_bytes(value: Any) -> bytes:
     """The canonical encoding of one value (what digests are computed over)."""
-    return _encode(value, "value")
+    return _canonical(value, "value")
+
+
+def _canonical(value: Any, path: str) -> bytes:
+    """The canonical encoding: the fast encoder for plain data, the general one (which names
+    the path of a value without an encoding) for everything else."""
+    try:
+        return _fast(value)
+    except _NotPlain:
+        return _encode(value, path)
+
+
+class _NotPlain(Exception):
+    """The fast encoder met a type it does not handle."""
+
+
+def _fast(value: Any) -> bytes:
+    # The same bytes as _encode for plain data (exact built-in types), without path strings.
+    t = type(value)
+    if t is str:
+        body = value.encode("utf-8", "surrogatepass")
+        return b"s%d:%s" % (len(body), body)
+    if t is int:
+        if value.bit_length() > DECIMAL_INT_BITS:
+            raise _NotPlain
+        body = b"%d" % value
+        return b"i%d:%s" % (len(body), body)
+    if value is None:
+        return b"N"
+    if t is bool:
+        return b"T" if value else b"F"
+    if t is tuple or t is list:
+        body = b"".join([_fast(v) for v in value])
+        return b"%s%d:%s" % (b"t" if t is tuple else b"l", len(body), body)
+    if t is bytes:
+        return b"b%d:%s" % (len(value), value)
+    if t is float:
+        text = b"nan" if math.isnan(value) else value.hex().encode()
+        return b"f%d:%s" % (len(text), text)
+    if t is dict:
+        items = sorted(b"%s%s" % (_fast(k), _fast(v)) for k, v in value.items())
+        body = b"".join([b"p%d:%s" % (len(item), item) for item in items])
+        return b"d%d:%s" % (len(body), body)
+    raise _NotPlain
+
+
+_EMPTY_KWARGS = b"d0:"
 
 
 def key_digest(key: Any) -> str:

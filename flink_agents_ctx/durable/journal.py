@@ -14,7 +14,7 @@ never writes its journal at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from flink_agents_ctx.backends.protocols import MapStore
@@ -69,9 +69,12 @@ class CallJournal(Protocol):
 class JournalOpener(Protocol):
     """Opens the journal of an action execution (one implementation per kind of journal)."""
 
-    def open(self, ref: ExecutionRef, restored: bool) -> CallJournal:
-        """The journal of ``ref``; ``restored`` means keyed state may already hold its records
-        (the execution starts again after a restore)."""
+    def open(
+        self, action: str, identify: Callable[[], ExecutionRef], restored: bool
+    ) -> CallJournal:
+        """The journal of an execution of ``action``; ``identify`` gives its identity (call it
+        only if the journal needs one: it may number the key's input); ``restored`` means keyed
+        state may already hold its records (the execution starts again after a restore)."""
         ...
 
 
@@ -138,8 +141,10 @@ class KeyedJournals:
     def __init__(self, state: MapStore) -> None:
         self.state = state
 
-    def open(self, ref: ExecutionRef, restored: bool) -> KeyedJournal:
-        return KeyedJournal(self.state, ref.action, restored)
+    def open(
+        self, action: str, identify: Callable[[], ExecutionRef], restored: bool
+    ) -> KeyedJournal:
+        return KeyedJournal(self.state, action, restored)
 
     def records(self) -> Mapping[str, CallRecord]:
         """The current key's journal as it is in state (for inspection)."""

@@ -6,7 +6,7 @@ import random
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flink_agents_ctx.durable.codec import get_codec
 from flink_agents_ctx.errors import ConfigError, FlinkAgentsError
@@ -137,18 +137,22 @@ def durable(
     return wrap if fn is None else wrap(fn)
 
 
-@dataclass(frozen=True)
-class CallInfo:
+class CallInfo(NamedTuple):
     """What a running durable call can know about itself (see :func:`current_call`).
 
     ``idempotency_key`` is the same every time this call is made for the same input, across
     retries, replays and restores: pass it to services that de-duplicate requests.
     """
 
-    idempotency_key: str
     action: str
     call_position: str
     attempt: int
+    # Makes the idempotency key: only a call that asks for it gives its input an identity.
+    key_source: Callable[[], str]
+
+    @property
+    def idempotency_key(self) -> str:
+        return self.key_source()
 
 
 _current_call: ContextVar[CallInfo | None] = ContextVar("flink_agents_current_call", default=None)

@@ -16,15 +16,15 @@ answers replays. A :class:`~flink_agents_ctx.errors.DurabilityError` from the jo
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import enum
+import functools
 import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from flink_agents_ctx.durable.codec import get_codec
 from flink_agents_ctx.durable.execution_ref import DurableStats, ExecutionRef
@@ -52,6 +52,8 @@ from flink_agents_ctx.mailbox import Mailbox
 _log = logging.getLogger(__name__)
 _tokens = itertools.count(1)
 _TIMEOUT_TYPE = f"{DurableCallTimeoutError.__module__}.{DurableCallTimeoutError.__qualname__}"
+# The options of a plain function passed to durable_execute (no call id, retry, timeout...).
+_PLAIN = DurableFunction(len)
 T = TypeVar("T")
 
 
@@ -67,8 +69,7 @@ class MismatchMode(str, enum.Enum):
     a call that has no record."""
 
 
-@dataclass(frozen=True)
-class _Call:
+class _Call(NamedTuple):
     position: str
     function_id: str
     digest: str
@@ -105,7 +106,9 @@ class DurableSession:
         self,
         *,
         journal: CallJournal,
-        ref: ExecutionRef,
+        action: str,
+        key: Hashable,
+        identify: Callable[[], ExecutionRef],
         mode: MismatchMode,
         executor: CallExecutor,
         mailbox: Mailbox,
@@ -113,7 +116,10 @@ class DurableSession:
         loop: StepLoop | None = None,
     ) -> None:
         self.token = next(_tokens)
-        self.ref = ref
+        self.action = action
+        self.key = key
+        self._identify = identify
+        self._ref: ExecutionRef | None = None
         self.fatal: DurabilityError | None = None
         self._journal = journal
         self._mode = mode
@@ -124,6 +130,15 @@ class DurableSession:
         self._records: dict[str, CallRecord] | None = None
         self._counters: dict[str, int] = {}
         self._inflight: dict[str, _InFlight] = {}
+
+    @property
+    def ref(self) -> ExecutionRef:
+        """The execution's identity, fixed on first use (task thread only: it may number the
+        key's input)."""
+        ref = self._ref
+        if ref is None:
+            ref = self._ref = self._identify()
+        return ref
 
     # -- journal access: every failure of the journal is fatal --------------------------------
 
@@ -156,7 +171,8 @@ class DurableSession:
         record = self._match(call)
         if record is not None and record.status is not CallStatus.PENDING:
             return self._replay(call, record)
-        work = self._work(call, record, [False], self._deadline(call))
+        timeout = call.options.timeout_s
+        work = self._work(call, record, [False], self._deadline(call), timeout is not None)
         if call.options.reconciler is not None:
             self._journaled(self._journal.started, call.pending(), True)
         if call.options.timeout_s is None:
@@ -166,9 +182,17 @@ class DurableSession:
             outcome = finished if finished is not None else self._timeout_outcome(call)
         if outcome.journal:
             record = self._make_record(call, outcome)  # raises JournalEncodingError
-            self._journaled(self._journal.commit, record)  # before the action goes on
-            self._keep(record)
-        return _deliver(outcome)
+            self.check()
+            try:
+                self._journal.commit(record)  # before the action goes on
+                self._journal.write(record)
+            except DurabilityError as e:
+                self.fatal = e
+                raise
+            self.load()[record.position] = record
+        if outcome.ok:
+            return outcome.value
+        raise _as_raisable(outcome.error)
 
     def execute_async(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -179,7 +203,7 @@ class DurableSession:
         if loop is None:
             raise FlinkAgentsError(
                 f"durable_execute_async was called from the synchronous action "
-                f"'{self.ref.action}'; declare the action with 'async def' and await it, or "
+                f"'{self.action}'; declare the action with 'async def' and await it, or "
                 "use ctx.durable_execute(fn, ...)"
             )
         call = self._prepare(fn, args, kwargs)
@@ -197,11 +221,11 @@ class DurableSession:
         guard = threading.Lock()
         deadline = self._deadline(call)
         work = self._committing(
-            call, self._work(call, record, abandoned, deadline), guard, abandoned
+            call, self._work(call, record, abandoned, deadline, True), guard, abandoned
         )
         self._journaled(self._journal.started, call.pending(), call.options.reconciler is not None)
         self._inflight[call.position] = _InFlight(call, future, deadline, guard, abandoned)
-        self._executor.submit(self.ref.key, self.token, call.position, work)
+        self._executor.submit(self.key, self.token, call.position, work)
         return future
 
     def _committing(
@@ -232,7 +256,7 @@ class DurableSession:
                     journal.commit(record)
                 except DurabilityError as e:
                     return Outcome(False, error=e, journal=False, fatal=True)
-            return dataclasses.replace(outcome, record=record)
+            return outcome._replace(record=record)
 
         return run
 
@@ -240,17 +264,23 @@ class DurableSession:
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> _Call:
         self.check()
-        options = fn if isinstance(fn, DurableFunction) else DurableFunction(fn)
+        if isinstance(fn, DurableFunction):
+            options, target = fn, fn.fn
+        elif callable(fn):
+            options, target = _PLAIN, fn
+        else:
+            options, target = DurableFunction(fn), fn  # raises the ConfigError that says so
         lineage = "" if self._loop is None else self._loop.lineage()
         n = self._counters.get(lineage, 0)
         self._counters[lineage] = n + 1
         if options.call_id is not None:
             fid, digest = f"id:{options.call_id}", "-"
-        else:
-            target = options.fn
+        elif isinstance(target, functools.partial):
             fid = function_id(target)
             digest = argument_digest(call_arguments(target, args), call_keywords(target, kwargs))
-        return _Call(f"{lineage}{n}", fid, digest, options.fn, args, kwargs, options)
+        else:
+            fid, digest = function_id(target), argument_digest(args, kwargs)
+        return _Call(f"{lineage}{n}", fid, digest, target, args, kwargs, options)
 
     def _match(self, call: _Call) -> CallRecord | None:
         record = self.load().get(call.position)
@@ -260,19 +290,19 @@ class DurableSession:
             return record
         if self._mode is not MismatchMode.LENIENT:
             raise NonDeterministicReplayError(
-                f"action '{self.ref.action}' made call {call.position} to {call.identity}, but "
+                f"action '{self.action}' made call {call.position} to {call.identity}, but "
                 f"the journal recorded {record.identity} at that position; the action is not "
                 "deterministic between runs (branching on time, randomness or unrecorded reads?). "
                 "Make the calls depend only on the event, memory and earlier call results, or set "
                 "durable-execution.mismatch-mode: lenient to call again",
-                action=self.ref.action,
+                action=self.action,
                 call_position=call.position,
                 expected=record.identity,
                 actual=call.identity,
             )
         _log.warning(
             "action %s: call %s is %s but the journal recorded %s; calling again",
-            self.ref.action,
+            self.action,
             call.position,
             call.identity,
             record.identity,
@@ -286,13 +316,19 @@ class DurableSession:
         record: CallRecord | None,
         abandoned: list[bool],
         deadline: float | None,
+        on_worker: bool,
     ) -> Callable[[], Outcome]:
-        info = CallInfo(self.ref.idempotency_key(call.position), self.ref.action, call.position, 1)
+        position = call.position
+        if on_worker:
+            key = self.ref.idempotency_key(position)  # here, on the task thread
+            info = CallInfo(self.action, position, 1, lambda: key)
+        else:
+            info = CallInfo(self.action, position, 1, lambda: self.ref.idempotency_key(position))
         if record is not None and call.options.reconciler is not None:
             _log.info(
                 "action %s: call %s (%s) started before the restore and has no outcome; asking "
                 "its reconciler",
-                self.ref.action,
+                self.action,
                 call.position,
                 call.identity,
             )
@@ -303,17 +339,17 @@ class DurableSession:
         if self._mode is MismatchMode.REPLAY_ONLY:
             state = "no outcome" if record is not None else "no record"
             raise JournalMissError(
-                f"action '{self.ref.action}': call {call.position} ({call.identity}) has {state} "
+                f"action '{self.action}': call {call.position} ({call.identity}) has {state} "
                 "in the journal and durable-execution.mismatch-mode is replay-only, so it is not "
                 "made",
-                action=self.ref.action,
+                action=self.action,
                 call_position=call.position,
             )
         if record is not None:
             _log.info(
                 "action %s: call %s (%s) was running at the restored checkpoint; calling again "
                 "(give it a reconciler to check its outcome instead)",
-                self.ref.action,
+                self.action,
                 call.position,
                 call.identity,
             )
@@ -368,9 +404,7 @@ class DurableSession:
                 outcome = self._timeout_outcome(flight.call)
                 record = self._make_record(flight.call, outcome)
                 self._journaled(self._journal.commit, record)
-                self.apply(
-                    Completion(self.token, position, dataclasses.replace(outcome, record=record))
-                )
+                self.apply(Completion(self.token, position, outcome._replace(record=record)))
 
     def next_deadline(self) -> float | None:
         deadlines = [f.deadline for f in self._inflight.values() if f.deadline is not None]
@@ -387,9 +421,9 @@ class DurableSession:
 
     def _timeout_outcome(self, call: _Call) -> Outcome:
         error = DurableCallTimeoutError(
-            f"action '{self.ref.action}': call {call.position} ({call.identity}) did not finish "
+            f"action '{self.action}': call {call.position} ({call.identity}) did not finish "
             f"within {call.options.timeout_s:g} s",
-            action=self.ref.action,
+            action=self.action,
             call_position=call.position,
         )
         return Outcome(False, error=error)
@@ -419,16 +453,16 @@ class DurableSession:
         if info.type_name == _TIMEOUT_TYPE:
             # Recorded by the library itself: rebuilt exactly, without unpickling anything.
             raise DurableCallTimeoutError(
-                info.message, action=self.ref.action, call_position=record.position
+                info.message, action=self.action, call_position=record.position
             )
         rebuilt = self._journaled(self._journal.recorded_error, record)
         if rebuilt is not None:
             raise rebuilt
         raise DurableCallError(
-            f"action '{self.ref.action}': call {record.position} ({record.identity}) failed with "
+            f"action '{self.action}': call {record.position} ({record.identity}) failed with "
             f"{info.type_name}: {info.message} (replayed from the journal; the exception could "
             "not be rebuilt as its own type)",
-            action=self.ref.action,
+            action=self.action,
             call_position=record.position,
             type_name=info.type_name,
             error_message=info.message,

@@ -28,7 +28,7 @@ import enum
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flink_agents_ctx.agent import ActionSpec, FailurePolicy
 from flink_agents_ctx.config import AgentConfig
@@ -63,8 +63,7 @@ class Status(enum.Enum):
     ABORTED = "aborted"
 
 
-@dataclass(frozen=True)
-class ActionOutcome:
+class ActionOutcome(NamedTuple):
     """What a finished action execution committed: the events it sent (stamped with the input's
     timestamp), and whether it wrote sensory memory."""
 
@@ -90,8 +89,10 @@ class ActionExecution:
         key: the Flink key of the run.
         timestamp: the input's timestamp, stamped on the events it sends.
         body: runs the action's code (see :data:`ActionBody`).
-        identify: the execution's :class:`ExecutionRef`, asked for on the first durable call.
+        identify: the execution's :class:`ExecutionRef`, asked for when a durable call needs it
+            (an idempotency key, a store record, a call on a worker).
         restored: the execution starts again after a restore: its journal may hold records.
+        group: the action's metric group, when the caller has it at hand.
     """
 
     __slots__ = (
@@ -124,6 +125,7 @@ class ActionExecution:
         body: ActionBody,
         identify: Callable[[], ExecutionRef],
         restored: bool = False,
+        group: MetricGroup | None = None,
     ) -> None:
         self._services = services
         self.spec = spec
@@ -135,7 +137,7 @@ class ActionExecution:
         self._restored = restored
         self._status = Status.NEW
         self._events: list[Event] = []
-        self._group = services.metrics.action_group(spec.name)
+        self._group = group or services.metrics.action_group(spec.name)
         self._session: DurableSession | None = None
         self._loop: StepLoop | None = StepLoop(spec.name) if spec.is_async else None  # type: ignore[abstract]
         self._task: asyncio.Task[Any] | None = None
@@ -149,14 +151,13 @@ class ActionExecution:
         self._services.mailbox.check("send_event")
         self._events.append(event)
 
+    # Every operation of a MemoryObject checks the mailbox thread itself.
     @property
     def sensory_memory(self) -> MemoryObject:
-        self._services.mailbox.check("sensory_memory")
         return self._services.sensory.root()
 
     @property
     def short_term_memory(self) -> MemoryObject:
-        self._services.mailbox.check("short_term_memory")
         return self._services.short_term.root()
 
     @property
@@ -197,10 +198,12 @@ class ActionExecution:
         session = self._session
         if session is None:
             s = self._services
-            ref = self._identify()
+            name = self.spec.name
             session = DurableSession(
-                journal=s.journals.open(ref, self._restored),
-                ref=ref,
+                journal=s.journals.open(name, self._identify, self._restored),
+                action=name,
+                key=self.key,
+                identify=self._identify,
                 mode=s.mismatch_mode,
                 executor=s.executor,
                 mailbox=s.mailbox,
@@ -229,7 +232,8 @@ class ActionExecution:
             ActionExecutionError: the action raised (policy ``fail``); nothing was committed.
             DurabilityError: the journal failed.
         """
-        self._expect(Status.NEW, "start")
+        if self._status is not Status.NEW:
+            self._expect(Status.NEW, "start")
         self._status = Status.RUNNING
         return self._step(first=True)
 
@@ -350,15 +354,19 @@ class ActionExecution:
             DurabilityError: the journal failed during the action (nothing is committed).
             ActionExecutionError: writing the action's memory to state failed.
         """
-        self._expect(Status.DONE, "commit")
+        if self._status is not Status.DONE:
+            self._expect(Status.DONE, "commit")
         if self._failure is not None:
             self._status = Status.COMMITTED
             return ActionOutcome([self._failure], False)
         s = self._services
+        session = self._session
+        sensory = s.sensory.store
         try:
-            self._check_fatal()
-            wrote_sensory = s.sensory.store.has_changes
-            s.sensory.store.flush_writes()
+            if session is not None and session.fatal is not None:
+                raise session.fatal
+            wrote_sensory = sensory.has_changes
+            sensory.flush_writes()
             s.short_term.store.flush_writes()
         except DurabilityError:
             self.abort(keep_journal=True)
@@ -372,13 +380,16 @@ class ActionExecution:
                 event_type=self.event.type_name(),
                 event_id=self.event.id,
             ) from e
-        if self._session is not None:
-            self._session.close(keep_journal=False)
-        self._close_loop()
+        if session is not None:
+            session.close(keep_journal=False)
+        if self._loop is not None:
+            self._close_loop()
         events, self._events = self._events, []
-        for event in events:
-            if event.source_timestamp is None:
-                event.source_timestamp = self.timestamp
+        timestamp = self.timestamp
+        if timestamp is not None:
+            for event in events:
+                if event.source_timestamp is None:
+                    event.source_timestamp = timestamp
         s.metrics.action_executed(self.spec.name)
         self._status = Status.COMMITTED
         return ActionOutcome(events, wrote_sensory)

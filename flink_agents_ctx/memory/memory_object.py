@@ -27,6 +27,9 @@ _VALUE = "v"
 _OBJECT = "o"
 _ROOT = ""
 
+_REF_CACHE_SIZE = 4096
+_SCALARS = (type(None), bool, int, float, str, bytes)
+
 NESTED_OBJECT = "NestedObject"
 """What :meth:`MemoryObject.get_fields` shows for a child that is itself an object."""
 
@@ -46,7 +49,7 @@ class MemoryTree:
     Owned by the operator; actions see it through :class:`MemoryObject` views.
     """
 
-    __slots__ = ("_root", "mailbox", "memory_type", "peers", "store", "validate_ancestors")
+    __slots__ = ("_refs", "_root", "mailbox", "memory_type", "peers", "store", "validate_ancestors")
 
     def __init__(
         self,
@@ -62,6 +65,8 @@ class MemoryTree:
         self.validate_ancestors = validate_ancestors
         self.peers: dict[MemoryType, MemoryTree] = {memory_type: self}
         self._root = MemoryObject(self, _ROOT)
+        # Refs are immutable: one per path is enough (bounded, for paths made from data).
+        self._refs: dict[str, MemoryRef] = {}
 
     def root(self) -> MemoryObject:
         return self._root
@@ -112,20 +117,28 @@ class MemoryTree:
         return plan
 
     def set(self, path: str, value: Any) -> MemoryRef:
-        value = stable_copy(value, path, self.memory_type.value)
-        entry = self.node(path)
-        if entry is not None and entry[0] == _OBJECT:
+        if type(value) not in _SCALARS:
+            value = stable_copy(value, path, self.memory_type.value)
+        store = self.store
+        entry = self.node(path) if self.validate_ancestors else store.get(path)
+        if entry is None:
+            for p, e in self._parents_plan(path):
+                store.put(p, e)
+        elif entry[0] == _OBJECT:
             raise MemoryPathError(
                 f"Cannot overwrite object with value: {path}",
                 path=path,
                 memory_type=self.memory_type.value,
             )
-        plan = [] if entry is not None else self._parents_plan(path)
-        for p, e in plan:
-            self.store.put(p, e)
-        self._refresh_ancestors(path)
-        self.store.put(path, (_VALUE, value))
-        return MemoryRef(self.memory_type, path)
+        if self.validate_ancestors:
+            self._refresh_ancestors(path)
+        store.put(path, (_VALUE, value))
+        ref = self._refs.get(path)
+        if ref is None:
+            if len(self._refs) >= _REF_CACHE_SIZE:
+                self._refs.clear()
+            ref = self._refs[path] = MemoryRef(self.memory_type, path)
+        return ref
 
     def new_object(self, path: str, overwrite: bool) -> MemoryObject:
         entry = self.node(path)
@@ -231,7 +244,10 @@ class MemoryObject:
     def get(self, path: str | MemoryRef) -> Any:
         """The value at ``path`` (or a ref), a :class:`MemoryObject` for an object, else ``None``."""
         self._tree.mailbox.check("memory get")
-        if isinstance(path, MemoryRef):
+        tree: MemoryTree | None
+        if type(path) is str:
+            tree, absolute = self._tree, _join(self._path, _check_path(path))
+        elif isinstance(path, MemoryRef):
             tree = self._tree.peers.get(path.memory_type)
             if tree is None:
                 raise MemoryPathError(
@@ -241,7 +257,7 @@ class MemoryObject:
                 )
             absolute = _check_path(path.path)
         else:
-            tree, absolute = self._tree, _join(self._path, _check_path(path))
+            tree, absolute = self._tree, _join(self._path, _check_path(path))  # raises
         entry = tree.node(absolute)
         if entry is None:
             return None

@@ -3,14 +3,22 @@
 Reads go to the cache first and fill it from state. Writes stay in the cache until the action that
 made them commits (:meth:`flush_writes`); an action that raises leaves state untouched
 (:meth:`discard`), and an action that finishes writes each changed entry once, however often it
-wrote it. Reads stay cached while the operator works on one key, so the next action of the same
-run reads what the previous one wrote without going to state again; the operator empties the cache
-(:meth:`forget_reads`) before it turns to another key. An action that suspends takes its unflushed
+wrote it. The operator tells the store which key it works on (:meth:`enter`, :meth:`leave`):
+reads stay cached while it works on one key, so the next action of the same run reads what the
+previous one wrote without going to state again. An action that suspends takes its unflushed
 writes out (:meth:`take_writes`) and puts them back when it resumes.
+
+With ``keep_keys`` the cached reads of the most recently used keys are also kept between
+callbacks (at most that many keys, least recently used dropped first): an entry in the cache is
+always what state holds, because only this operator instance writes its keys' state and it writes
+through this cache. That does not hold with a state time-to-live (entries expire in state, and
+reads refresh them), so memories with a TTL keep nothing between callbacks.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Any
 
 from flink_agents_ctx.backends.protocols import MapStore
@@ -21,12 +29,38 @@ _MISSING: Any = object()
 class CachedMemoryStore:
     """Entries by flattened path over a keyed :class:`MapStore` (see the module docstring)."""
 
-    __slots__ = ("_cache", "_dirty", "_state")
+    __slots__ = ("_cache", "_dirty", "_keep", "_kept", "_key", "_state")
 
-    def __init__(self, state: MapStore) -> None:
+    def __init__(self, state: MapStore, keep_keys: int = 0) -> None:
         self._state = state
         self._cache: dict[str, Any] = {}
         self._dirty: set[str] = set()
+        self._keep = keep_keys
+        self._kept: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
+        self._key: Hashable = None
+
+    def enter(self, key: Hashable) -> None:
+        """The operator turns to ``key`` (its state is current): reads kept for it serve again."""
+        if self._keep:
+            kept = self._kept.pop(key, None)
+            if kept is not None:
+                self._cache = kept
+        self._key = key
+
+    def leave(self) -> None:
+        """The operator is done with the current key: keep its reads (with ``keep_keys``) or drop
+        them. Unflushed writes belong to an action, which commits, aborts or takes them first;
+        should any be left, nothing of the key is kept."""
+        cache = self._cache
+        if self._keep and cache and not self._dirty:
+            kept = self._kept
+            kept[self._key] = cache
+            if len(kept) > self._keep:
+                kept.popitem(last=False)
+            self._cache = {}
+        else:
+            cache.clear()
+            self._dirty.clear()
 
     def get(self, path: str) -> Any:
         """The entry at ``path`` or ``None``."""
@@ -66,16 +100,11 @@ class CachedMemoryStore:
             state.put_all(puts)  # one call into the state backend for the lot
         self._dirty.clear()
 
-    def forget_reads(self) -> None:
-        """Empty the cache (the operator turns to another key). There must be no unflushed
-        write: those belong to an action, which commits, aborts or takes them first."""
-        self._cache.clear()
-
     def take_writes(self) -> dict[str, Any]:
-        """Take the unflushed writes out and empty the cache (an action suspends; other keys run
-        meanwhile)."""
-        writes = {path: self._cache[path] for path in self._dirty}
-        self._cache.clear()
+        """Take the unflushed writes out of the cache (an action suspends; other keys run
+        meanwhile); the cached reads stay."""
+        cache = self._cache
+        writes = {path: cache.pop(path) for path in self._dirty}
         self._dirty.clear()
         return writes
 
@@ -85,7 +114,7 @@ class CachedMemoryStore:
         self._dirty.update(writes)
 
     def discard(self) -> None:
-        """Forget every cached read and unflushed write."""
+        """Forget every cached read and unflushed write of the current key."""
         self._cache.clear()
         self._dirty.clear()
 

@@ -23,9 +23,9 @@ import logging
 import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from flink_agents_ctx.agent import AgentPlan
+from flink_agents_ctx.agent import ActionSpec, AgentPlan
 from flink_agents_ctx.backends.protocols import KeySwitch, Timers
 from flink_agents_ctx.durable.execution_ref import ExecutionRef
 from flink_agents_ctx.durable.journal import KeyedJournal, KeyedJournals
@@ -34,6 +34,7 @@ from flink_agents_ctx.errors import OperatorStateError
 from flink_agents_ctx.events import ActionFailedEvent, Event, InputEvent, OutputEvent
 from flink_agents_ctx.execution.action_execution import ActionBody, ActionExecution, ActionOutcome
 from flink_agents_ctx.execution.services import ExecutionServices
+from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.operator.runs import KeyMeta, KeyRuns, Run
 from flink_agents_ctx.operator.wakeups import LiveRun, Wakeups
 
@@ -61,6 +62,12 @@ class OperatorParts:
     closers: tuple[Callable[[], None], ...] = field(default=())
 
 
+class _Action(NamedTuple):
+    spec: ActionSpec
+    body: ActionBody
+    group: MetricGroup
+
+
 class _CachedMeta:
     """A key's meta as this instance last saw it in state, and when it was written."""
 
@@ -84,7 +91,11 @@ class OperatorCore:
         self._journals = parts.journals
         self._switch = parts.key_switch
         self._wakeups = parts.wakeups
-        self._bodies = parts.bodies
+        metrics = parts.services.metrics
+        self._actions = {
+            spec.name: _Action(spec, parts.bodies[spec.name], metrics.action_group(spec.name))
+            for spec in parts.plan.actions
+        }
         self._configured_job = parts.configured_job
         self._default_job = parts.default_job
         self._key_ttl_ms = parts.key_ttl_ms
@@ -210,78 +221,117 @@ class OperatorCore:
         outputs: list[Any],
         arrival: tuple[Any, int | None] | None,
     ) -> None:
-        if len(self._metas) >= _META_CACHE_SIZE:
-            self._metas.clear()  # here, so that a key's cached meta stays one object below
-        cached = self._cached_meta(key)
+        cached = self._metas.get(key)
+        if cached is None:
+            if len(self._metas) >= _META_CACHE_SIZE:
+                self._metas.clear()  # here, so that a key's cached meta stays one object below
+            cached = self._cached_meta(key)
         meta = cached.meta
-        before = meta.snapshot()
+        sensory, short_term = self._services.sensory.store, self._services.short_term.store
+        sensory.enter(key)
+        short_term.enter(key)
+        was_active = meta.active
         runs = self._runs
         start: tuple[Any, int | None] | None = None
         if arrival is not None:
             if meta.busy:
                 slot = meta.next_arrival
                 meta.next_arrival += 1
+                meta.changed = True
                 runs.enqueue(slot, *arrival)
             else:
                 start = arrival
         try:
             while True:
                 live = self._live.get(key)
-                if live is None and meta.active:
-                    live = self._restored_run(key)
                 if live is None:
-                    if start is None and meta.has_waiting:
-                        slot = meta.next_start
-                        meta.next_start += 1
-                        start = runs.dequeue(slot)
-                    if start is None:
+                    if meta.active:
+                        live = self._live[key] = self._restored_run(key)
+                    else:
+                        if start is None and meta.has_waiting:
+                            slot = meta.next_start
+                            meta.next_start += 1
+                            meta.changed = True
+                            start = runs.dequeue(slot)
+                        if start is None:
+                            break
+                        run = self._new_run(*start)
+                        start = None
+                        # Most runs finish right here: no bookkeeping unless they park.
+                        parked: ActionExecution | None = self._drive(key, run, None, False, outputs)
+                        if parked is None:
+                            if run.wrote_sensory:
+                                self._services.sensory.store.clear()
+                            continue
+                        live = LiveRun(run, parked)
+                        self._live[key] = live
+                        self._park(key, live, meta, timers)
                         break
-                    live = self._new_run(*start)
-                    start = None
-                self._live[key] = live
-                if self._drive(key, live, outputs):
+                waiting = live.execution
+                if waiting is not None and not waiting.has_news(time.monotonic()):
+                    parked = waiting  # a heartbeat or an early poll: nothing to resume for
+                else:
+                    if waiting is not None:
+                        live.wake_delay_ms = 1  # calls finish: poll fast again
+                    parked = self._drive(key, live.run, waiting, live.restored, outputs)
+                live.restored = False
+                if parked is None:
                     del self._live[key]
                     if meta.active:
                         runs.clear_run()
                         meta.active = False
+                        meta.changed = True
                     if live.run.wrote_sensory:
                         self._services.sensory.store.clear()
                     continue
-                # Parked. A restore must find the run's records under the same identity.
-                run = live.run
-                run.identity(meta, self._job_of)
-                if run.dirty:
-                    runs.save_run(run)
-                meta.active = True
-                if live.handle is None and self._switch is not None:
-                    live.handle = self._switch.current()
-                self._wakeups.schedule(live, timers)
+                if parked is not live.execution:
+                    live.execution = parked
+                    live.wake_delay_ms = 1
+                self._park(key, live, meta, timers)
                 break
         except BaseException:
             # The job fails and restarts from its checkpoint; keep nothing of this key.
             self._live.pop(key, None)
             self._metas.pop(key, None)
-            self._forget_reads()
+            for store in (sensory, short_term):
+                store.discard()
+                store.leave()
             raise
         if not meta.busy:
-            if before[2]:  # it was parked: nothing of it is in flight any more
+            if was_active:  # it was parked: nothing of it is in flight any more
                 timers.cancel_end_of_input()
-            meta.next_arrival = meta.next_start = 0
-        self._save_meta(cached, before, timers.now_ms())
-        self._forget_reads()
+            if meta.next_arrival:
+                meta.next_arrival = meta.next_start = 0
+                meta.changed = True
+        self._save_meta(cached, timers)
+        sensory.leave()
+        short_term.leave()
 
-    def _save_meta(self, cached: _CachedMeta, before: tuple[Any, ...], now_ms: int) -> None:
+    def _park(self, key: Hashable, live: LiveRun, meta: KeyMeta, timers: Timers) -> None:
+        """The run waits: a restore must find it, under the same identity, and timers bring it
+        back."""
+        run = live.run
+        run.identity(meta, self._job_of)
+        if run.dirty:
+            self._runs.save_run(run)
+        if not meta.active:
+            meta.active = meta.changed = True
+        if live.handle is None and self._switch is not None:
+            live.handle = self._switch.current()
+        self._wakeups.schedule(live, timers)
+
+    def _save_meta(self, cached: _CachedMeta, timers: Timers) -> None:
         meta = cached.meta
+        if not (meta.changed or meta.active):
+            return  # the common case: an idle key's input that needed no identity
+        now_ms = timers.now_ms()
         ttl = self._key_ttl_ms
         # A parked run must outlive the meta's time-to-live: refresh it while the run waits.
         stale = meta.active and ttl is not None and now_ms - cached.saved_at_ms > ttl / 2
-        if stale or meta.snapshot() != before:
+        if meta.changed or stale:
             self._runs.save_meta(meta)
+            meta.changed = False
             cached.saved_at_ms = now_ms
-
-    def _forget_reads(self) -> None:
-        self._services.sensory.store.forget_reads()
-        self._services.short_term.store.forget_reads()
 
     def _job_of(self, meta: KeyMeta) -> str:
         """The key's job identity: the configured one, else the one fixed in its meta when the
@@ -290,16 +340,17 @@ class OperatorCore:
             return self._configured_job
         if meta.job is None:
             meta.job = self._default_job
+            meta.changed = True
         return meta.job
 
     def _identify(self, key: Hashable, run: Run, action: str, step: int) -> ExecutionRef:
         seq, job, digest = run.identity(self._cached_meta(key).meta, self._job_of)
         return ExecutionRef(job, key, seq, digest, action, step)
 
-    def _new_run(self, value: Any, timestamp: int | None) -> LiveRun:
+    def _new_run(self, value: Any, timestamp: int | None) -> Run:
         run = Run(timestamp, input=value)
         self._dispatch(run, InputEvent(input=value, source_timestamp=timestamp))
-        return LiveRun(run)
+        return run
 
     def _restored_run(self, key: Hashable) -> LiveRun:
         # A run from before job identities were kept had the configured one or the agent's name.
@@ -329,40 +380,42 @@ class OperatorCore:
                 event.message,
             )
 
-    def _drive(self, key: Hashable, live: LiveRun, outputs: list[Any]) -> bool:
-        """Advance ``live`` as far as it goes; True when the run is finished."""
-        run = live.run
-        execution = live.execution
-        if execution is not None:
-            if not execution.has_news(time.monotonic()):
-                return False  # a heartbeat or an early poll: nothing to resume for
-            live.wake_delay_ms = 1
-            if not execution.resume():
-                execution.park()
-                return False
-            live.execution = None
-            self._committed(run, execution.commit(), outputs)
-        while run.steps:
-            step = run.steps[0]
-            spec = self._plan.by_name[step.action]
+    def _drive(
+        self,
+        key: Hashable,
+        run: Run,
+        waiting: ActionExecution | None,
+        restored: bool,
+        outputs: list[Any],
+    ) -> ActionExecution | None:
+        """Advance ``run`` as far as it goes: ``None`` when it is finished, else the execution it
+        waits in (parked)."""
+        if waiting is not None:
+            if not waiting.resume():
+                waiting.park()
+                return waiting
+            self._committed(run, waiting.commit(), outputs)
+        steps = run.steps
+        while steps:
+            step = steps[0]
+            action = self._actions[step.action]
             execution = ActionExecution(
                 self._services,
-                spec,
+                action.spec,
                 step.event,
                 key,
                 run.timestamp,
-                body=self._bodies[spec.name],
-                identify=functools.partial(self._identify, key, run, spec.name, step.index),
-                restored=live.restored,
+                body=action.body,
+                identify=functools.partial(self._identify, key, run, action.spec.name, step.number),
+                restored=restored,
+                group=action.group,
             )
-            live.restored = False
+            restored = False
             if not execution.start():
                 execution.park()
-                live.execution = execution
-                live.wake_delay_ms = 1
-                return False
+                return execution
             self._committed(run, execution.commit(), outputs)
-        return True
+        return None
 
     def _committed(self, run: Run, outcome: ActionOutcome, outputs: list[Any]) -> None:
         run.steps.pop(0)
@@ -390,8 +443,7 @@ class OperatorCore:
         meta = cached.meta
         if meta.busy or key in self._live:
             raise OperatorStateError(f"key {key!r} is busy; seed a journal on an idle key")
-        live = self._new_run(value, timestamp)
-        run = live.run
+        run = self._new_run(value, timestamp)
         run.identity(meta, self._job_of)
         meta.active = True
         journal = KeyedJournal(self._journals.state, run.steps[0].action, restored=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext, TimeDomain
@@ -47,10 +47,19 @@ class _FlinkTimers:
 class AgentFunction(KeyedProcessFunction):  # type: ignore[misc]
     """Runs ``agent`` on each keyed input. Outputs are the ``output`` values of OutputEvents."""
 
-    def __init__(self, agent: Agent, config: AgentConfig, facts: JobFacts | None = None) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        config: AgentConfig,
+        facts: JobFacts | None = None,
+        key_selector: Callable[[Any], Any] | None = None,
+    ) -> None:
         self._agent = agent
         self._config = config.to_dict()
         self._facts = facts or JobFacts()
+        # The stream's own key selector, when known: applying it to the value gives the key
+        # without asking Flink for it (a call into the JVM and an unpickling per input).
+        self._key_selector = key_selector
         self._core: OperatorCore | None = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
@@ -79,8 +88,10 @@ class AgentFunction(KeyedProcessFunction):  # type: ignore[misc]
         return self._core
 
     def process_element(self, value: Any, ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
+        select = self._key_selector
+        key = ctx.get_current_key() if select is None else select(value)
         return self._get_core().process_input(
-            ctx.get_current_key(), value, input_timestamp(ctx.timestamp()), _FlinkTimers(ctx)
+            key, value, input_timestamp(ctx.timestamp()), _FlinkTimers(ctx)
         )
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterable[Any]:

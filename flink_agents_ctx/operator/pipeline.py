@@ -76,18 +76,23 @@ class AgentsExecutionEnvironment:
             keyed = stream
         else:
             keyed = stream.key_by(key_selector)
-        return AgentBuilder(keyed, self.config, self.env)
+        return AgentBuilder(keyed, self.config, self.env, key_selector)
 
 
 class AgentBuilder:
     """Second step of ``from_datastream(...).apply(agent).to_datastream()``."""
 
     def __init__(
-        self, keyed: KeyedStream, config: AgentConfig, env: StreamExecutionEnvironment
+        self,
+        keyed: KeyedStream,
+        config: AgentConfig,
+        env: StreamExecutionEnvironment,
+        key_selector: Callable[[Any], Any] | None = None,
     ) -> None:
         self._keyed = keyed
         self._config = config
         self._env = env
+        self._key_selector = key_selector
         self._agent: Agent | None = None
 
     def apply(self, agent: Agent) -> AgentBuilder:
@@ -113,7 +118,7 @@ class AgentBuilder:
             retained_checkpoints=retained,
             checkpoint_timeout_ms=timeout,
         )
-        function = AgentFunction(self._agent, self._config, facts)
+        function = AgentFunction(self._agent, self._config, facts, self._key_selector)
         return self._keyed.process(function, output_type=output_type).name(name).uid(name)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from flink_agents_ctx.backends.protocols import KeyedStateBackend, StateTtl
 from flink_agents_ctx.durable.identity import input_digest
@@ -41,6 +41,8 @@ class KeyMeta:
     active: bool = False
     next_arrival: int = 0
     next_start: int = 0
+    # Not kept in state: whether this differs from what state holds.
+    changed: bool = field(default=False, compare=False)
 
     @property
     def has_waiting(self) -> bool:
@@ -72,20 +74,19 @@ class KeyMeta:
         return cls(next_seq, job, active, next_arrival, next_start)
 
 
-@dataclass
-class Step:
-    """One action execution of a run: ``action`` handling ``event``; ``index`` counts the run's
+class Step(NamedTuple):
+    """One action execution of a run: ``action`` handling ``event``; ``number`` counts the run's
     steps (part of call identities)."""
 
     event: Event
     action: str
-    index: int
+    number: int
 
 
 _NO_INPUT: Any = object()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Run:
     """The run of one input: steps not finished yet (the current one first), and its identity
     once it has one."""
@@ -111,6 +112,7 @@ class Run:
         if self.seq is None:
             self.seq = meta.next_seq
             meta.next_seq += 1
+            meta.changed = True
             self.dirty = True
         if self.job is None:
             self.job = job_of(meta)
@@ -122,7 +124,7 @@ class Run:
         return self.seq, self.job, self.input_digest
 
     def to_state(self) -> tuple[Any, ...]:
-        steps = [(s.event, s.action, s.index) for s in self.steps]
+        steps = [(s.event, s.action, s.number) for s in self.steps]
         fields = (self.seq, self.timestamp, steps, self.next_index, self.wrote_sensory)
         return (RUN_FORMAT, *fields, self.job, self.input_digest)
 

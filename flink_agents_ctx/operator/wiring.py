@@ -31,6 +31,7 @@ from flink_agents_ctx.config import (
     DURABLE_MISMATCH_MODE,
     JOB_IDENTIFIER,
     NUM_ASYNC_THREADS,
+    SHORT_TERM_MEMORY_CACHE_KEYS,
     SHORT_TERM_MEMORY_TTL_MS,
     SHORT_TERM_MEMORY_TTL_UPDATE_TYPE,
     SHORT_TERM_MEMORY_TTL_VISIBILITY,
@@ -176,8 +177,10 @@ def build_services(
     sensory = MemoryTree(
         CachedMemoryStore(state.map_state(SENSORY_MEMORY)), MemoryType.SENSORY, mailbox
     )
+    # Reads can stay cached between callbacks only while state changes through this cache alone.
+    keep_keys = 0 if ttl is not None else config.get(SHORT_TERM_MEMORY_CACHE_KEYS) or 0
     short_term = MemoryTree(
-        CachedMemoryStore(state.map_state(SHORT_TERM_MEMORY, ttl)),
+        CachedMemoryStore(state.map_state(SHORT_TERM_MEMORY, ttl), keep_keys),
         MemoryType.SHORT_TERM,
         mailbox,
         validate_ancestors=ttl is not None,

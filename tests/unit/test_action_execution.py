@@ -106,7 +106,7 @@ class Operator:
         try:
             return tree.to_dict()
         finally:
-            tree.store.forget_reads()
+            tree.store.leave()
 
     def journal(self) -> dict[str, Any]:
         return {k: v[4] for k, v in self.state.map_state("flink-agents.action-journal").items()}

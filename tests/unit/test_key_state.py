@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from flink_agents_ctx import Agent, ConfigError, InputEvent, OutputEvent, RunnerContext
+from flink_agents_ctx import (
+    Agent,
+    ConfigError,
+    InputEvent,
+    OutputEvent,
+    RunnerContext,
+    current_call,
+)
 from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.operator.runs import KeyMeta
 from flink_agents_ctx.operator.wiring import build_operator
@@ -44,6 +51,15 @@ def sync_call(event: InputEvent, ctx: RunnerContext) -> None:
     ctx.send_event(OutputEvent(output=ctx.durable_execute(double, event.input)))
 
 
+def double_with_key(x: int) -> int:
+    assert current_call().idempotency_key  # the input needs an identity now
+    return 2 * x
+
+
+def sync_call_with_key(event: InputEvent, ctx: RunnerContext) -> None:
+    ctx.send_event(OutputEvent(output=ctx.durable_execute(double_with_key, event.input)))
+
+
 async def async_call(event: InputEvent, ctx: RunnerContext) -> None:
     ctx.send_event(OutputEvent(output=await ctx.durable_execute_async(double, event.input)))
 
@@ -74,8 +90,14 @@ def test_a_key_that_never_made_a_durable_call_keeps_no_state() -> None:
     assert h.state.entries() == 0
 
 
-@pytest.mark.parametrize("func", [sync_call, async_call], ids=["sync", "async"])
-def test_state_stays_flat_when_keys_churn(func: Any) -> None:
+@pytest.mark.parametrize(
+    ("func", "per_key"),
+    [(sync_call, 0), (sync_call_with_key, 1), (async_call, 1)],
+    ids=["sync", "sync-idempotency-key", "async"],
+)
+def test_state_stays_flat_when_keys_churn(func: Any, per_key: int) -> None:
+    """A key keeps bookkeeping only when its input needed an identity (an idempotency key, a
+    call on a worker), and only for the key TTL."""
     clock = Clock()
     h = AgentTestHarness(
         one_action(func), {"durable-execution.key-ttl.ms": KEY_TTL_MS}, clock=clock
@@ -87,7 +109,7 @@ def test_state_stays_flat_when_keys_churn(func: Any) -> None:
         if n % 400 == 0:
             entries.append(h.state.entries())
     # One bookkeeping entry per key used within the TTL: flat, whatever the number of keys seen.
-    assert entries[0] == 400
+    assert entries[0] == 400 * per_key
     assert max(entries) - min(entries) <= 1, entries
     assert h.end_of_input_timers == 0  # keys drop their end-of-input timer once idle
     clock.now += KEY_TTL_MS / 1000

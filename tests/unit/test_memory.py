@@ -54,7 +54,7 @@ def make_tree(
 def commit(tree: MemoryTree) -> None:
     """What the operator does: an action commits its writes, then the key's visit ends."""
     tree.store.flush_writes()
-    tree.store.forget_reads()
+    tree.store.leave()
 
 
 def test_deep_set_creates_the_tree() -> None:

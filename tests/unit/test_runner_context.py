@@ -29,6 +29,7 @@ from flink_agents_ctx import (
     action,
 )
 from flink_agents_ctx.testing import AgentTestHarness
+from flink_agents_ctx.testing.fakes import InMemoryKeyedState, InMemoryMetricBackend
 
 
 class Carrier(Event):
@@ -433,3 +434,68 @@ class _NoTimers:
 
     def cancel_end_of_input(self) -> None:
         raise AssertionError("a synchronous run cancelled a timer")
+
+
+class CountingState(InMemoryKeyedState):
+    """Counts reads of the short-term memory map (what a call into the JVM costs in a job)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def map_state(self, name: str, ttl: Any = None) -> Any:
+        store = super().map_state(name, ttl)
+        if name.endswith("short-term-memory"):
+            get = store.get
+
+            def counted(key: str) -> Any:
+                self.reads += 1
+                return get(key)
+
+            store.get = counted  # type: ignore[method-assign]
+        return store
+
+
+def counter_agent() -> Agent:
+    def act(event: InputEvent, ctx: RunnerContext) -> None:
+        key, fail = event.input
+        memory = ctx.short_term_memory
+        n = (memory.get("n") or 0) + 1
+        memory.set("n", n)
+        if fail:
+            raise ValueError("after writing")
+        ctx.send_event(OutputEvent(output=(key, n)))
+
+    return single_action_agent(act)
+
+
+@pytest.mark.parametrize("cache_keys", [0, 2, 4096])
+def test_memory_stays_exact_with_reads_kept_between_inputs(cache_keys: int) -> None:
+    from flink_agents_ctx.config import AgentConfig
+    from flink_agents_ctx.operator.wiring import build_operator
+
+    state = CountingState()
+    config = AgentConfig({"short-term-memory.cache-keys": cache_keys})
+    core, _ = build_operator(counter_agent().plan(), state, InMemoryMetricBackend(), config)
+    outputs = []
+    for i in range(30):
+        key = f"k{i % 5}"  # five keys round robin: more than a cache of two keeps
+        state.set_current_key(key)
+        fail = i % 7 == 3  # a failed action's write must not be seen by the next input
+        try:
+            outputs.extend(core.process_input(key, (key, fail), None, _NoTimers()))
+        except ActionExecutionError:
+            assert fail
+    counts: dict[str, int] = {}
+    expected = []
+    for i in range(30):
+        key = f"k{i % 5}"
+        if i % 7 != 3:
+            counts[key] = counts.get(key, 0) + 1
+            expected.append((key, counts[key]))
+    assert outputs == expected
+    # Without kept reads every input reads its counter (30), and a key's first input (and k3's
+    # next one: its first failed) also reads the root to create it (6). Kept for all keys: only
+    # those 10 + 2 first reads, and one read after each of the three other failures, whose
+    # aborted action dropped the key's cache. Two kept keys never cover five in round robin.
+    assert state.reads == (15 if cache_keys == 4096 else 36)
