@@ -11,10 +11,11 @@ there -- its metric group for resources, above all -- is what the call sees on t
 from __future__ import annotations
 
 import contextvars
+import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -92,50 +93,66 @@ class Completion:
 
 
 class CallExecutor:
-    """A worker pool for async durable calls plus the inbox their outcomes land in."""
+    """A worker pool for async durable calls plus the inbox their outcomes land in.
+
+    Workers start on the first call and take work from one queue. Each piece of work carries the
+    submitting thread's context and says where its outcome goes; a pool no longer referenced stops
+    its workers (a failed task attempt is not closed by Flink), so attempts do not pile up threads.
+    """
 
     def __init__(self, threads: int) -> None:
         self._threads = threads
-        self._pool: ThreadPoolExecutor | None = None
+        self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._started = False
         self._inbox: dict[Hashable, list[Completion]] = {}
         self._ready = threading.Condition()
-        self._closed = False
+        self._closed = [False]
 
     @property
     def threads(self) -> int:
         return self._threads
 
-    def _get_pool(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="flink-agents-call")
-        return self._pool
+    def _start(self) -> None:
+        self._started = True
+        for n in range(self._threads):
+            threading.Thread(
+                target=_work_loop,
+                args=(self._queue, self._closed),
+                name=f"flink-agents-call-{n}",
+                daemon=True,
+            ).start()
+        weakref.finalize(self, _stop, self._queue, self._threads)
 
     def submit(
         self, key: Hashable, session: int, position: str, work: Callable[[], Outcome]
     ) -> None:
         """Run ``work`` on a worker, in a copy of the caller's context; its outcome is delivered to
         ``key``'s inbox."""
-        context = contextvars.copy_context()
+        if not self._started:
+            self._start()
+        ready, inbox = self._ready, self._inbox
 
-        def run() -> None:
-            try:
-                outcome = context.run(work)
-            except BaseException as e:  # run_attempts does not raise; this is a last resort
-                outcome = Outcome(False, error=e, journal=False)
-            with self._ready:
-                self._inbox.setdefault(key, []).append(Completion(session, position, outcome))
-                self._ready.notify_all()
+        def deliver(outcome: Outcome) -> None:
+            with ready:
+                inbox.setdefault(key, []).append(Completion(session, position, outcome))
+                ready.notify_all()
 
-        self._get_pool().submit(run)
+        self._queue.put((contextvars.copy_context(), work, deliver))
 
     def run_blocking(self, work: Callable[[], Outcome], timeout_s: float) -> Outcome | None:
         """Run ``work`` on a worker, in a copy of the caller's context, and wait up to
         ``timeout_s``; ``None`` when it timed out."""
-        future = self._get_pool().submit(contextvars.copy_context().run, work)
-        try:
-            return future.result(timeout_s)
-        except TimeoutError:
-            return None
+        if not self._started:
+            self._start()
+        done = threading.Event()
+        box: list[Outcome] = []
+
+        def deliver(outcome: Outcome) -> None:
+            box.append(outcome)
+            done.set()
+
+        self._queue.put((contextvars.copy_context(), work, deliver))
+        return box[0] if done.wait(timeout_s) else None
 
     def take(self, key: Hashable) -> list[Completion]:
         """Remove and return the completions waiting for ``key``."""
@@ -160,8 +177,31 @@ class CallExecutor:
             return self._ready.wait_for(ready, timeout_s)
 
     def shutdown(self) -> None:
-        """Stop accepting work; running calls are left to finish in the background."""
-        self._closed = True
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Drop the work not started yet; running calls are left to finish in the background,
+        then the workers stop."""
+        self._closed[0] = True
+        if self._started:
+            _stop(self._queue, self._threads)
+
+
+_Work = tuple[contextvars.Context, Callable[[], Outcome], Callable[[Outcome], None]]
+
+
+def _work_loop(work_queue: queue.SimpleQueue[_Work | None], closed: list[bool]) -> None:
+    while True:
+        item = work_queue.get()
+        if item is None:
+            return
+        if closed[0]:
+            continue  # the operator closed: its queued calls are not made
+        context, work, deliver = item
+        try:
+            outcome = context.run(work)
+        except BaseException as e:  # run_attempts does not raise; this is a last resort
+            outcome = Outcome(False, error=e, journal=False)
+        deliver(outcome)
+
+
+def _stop(work_queue: queue.SimpleQueue[_Work | None], threads: int) -> None:
+    for _ in range(threads):
+        work_queue.put(None)

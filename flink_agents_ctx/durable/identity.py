@@ -131,6 +131,7 @@ def _fast(value: Any) -> bytes:
 _EMPTY_KWARGS = b"d0:"
 
 
+@functools.lru_cache(maxsize=4096)
 def key_digest(key: Any) -> str:
     """The digest of a Flink key, the same in every process: SHA-256 (hex) of its canonical
     encoding, or of its ``repr`` for key types without one (Flink keys compare by value, so their

@@ -187,10 +187,13 @@ class StepLoop(asyncio.AbstractEventLoop):
     ) -> Any:
         raise self._unsupported("run_in_executor")
 
-    def __getattribute__(self, name: str) -> Any:
-        if name in _IO_METHODS:
-            raise object.__getattribute__(self, "_unsupported")(f"loop.{name}")
-        return object.__getattribute__(self, name)
+
+def _refusing(name: str) -> Callable[..., Any]:
+    def refuse(self: StepLoop, *args: Any, **kwargs: Any) -> Any:
+        raise self._unsupported(f"loop.{name}")
+
+    refuse.__name__ = name
+    return refuse
 
 
 _IO_METHODS = frozenset(
@@ -216,3 +219,5 @@ _IO_METHODS = frozenset(
         "run_forever",
     }
 )
+for _name in _IO_METHODS:
+    setattr(StepLoop, _name, _refusing(_name))

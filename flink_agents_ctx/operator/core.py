@@ -105,6 +105,8 @@ class OperatorCore:
         # Key meta as last written by this instance (only this instance writes it, and a restore
         # builds a new one), so most inputs skip reading it from state.
         self._metas: dict[Hashable, _CachedMeta] = {}
+        # The key switch's handle of each key that parked recently (asking for it is a JVM call).
+        self._handles: dict[Hashable, object] = {}
 
     # -- entry points (the current key of the state backend is ``key``) ----------------------
 
@@ -130,7 +132,7 @@ class OperatorCore:
         outputs: list[Any] = []
         switch = self._switch
         finished = switch is not None and bool(self._executor.keys_with_completions())
-        self._wakeups.fired(self._live.get(key), timers.now_ms(), finished)
+        self._wakeups.fired(key, self._live.get(key), timers.now_ms(), finished)
         try:
             self._advance(key, timers, outputs, None)
             if switch is not None:
@@ -263,7 +265,9 @@ class OperatorCore:
                             if run.wrote_sensory:
                                 self._services.sensory.store.clear()
                             continue
-                        live = LiveRun(run, parked)
+                        # A key busy since before this callback still has its end-of-input
+                        # timer (it is dropped only once the key is idle).
+                        live = LiveRun(run, parked, end_of_input=was_active)
                         self._live[key] = live
                         self._park(key, live, meta, timers)
                         break
@@ -317,8 +321,13 @@ class OperatorCore:
         if not meta.active:
             meta.active = meta.changed = True
         if live.handle is None and self._switch is not None:
-            live.handle = self._switch.current()
-        self._wakeups.schedule(live, timers)
+            handle = self._handles.get(key)
+            if handle is None:
+                if len(self._handles) >= _META_CACHE_SIZE:
+                    self._handles.clear()
+                handle = self._handles[key] = self._switch.current()
+            live.handle = handle
+        self._wakeups.schedule(key, live, timers)
 
     def _save_meta(self, cached: _CachedMeta, timers: Timers) -> None:
         meta = cached.meta
@@ -364,7 +373,8 @@ class OperatorCore:
             run.seq,
             run.steps[0].action if run.steps else "-",
         )
-        return LiveRun(run, restored=True)
+        # Its timers were restored with it, the end-of-input one among them.
+        return LiveRun(run, restored=True, end_of_input=True)
 
     def _dispatch(self, run: Run, event: Event) -> None:
         self._metrics.event_processed()

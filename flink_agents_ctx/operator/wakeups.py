@@ -12,6 +12,7 @@ of it is in flight any more, so idle keys keep no timers.
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from flink_agents_ctx.backends.protocols import Timers
@@ -45,9 +46,15 @@ class Wakeups:
         self._max_wake_ms = max_wake_ms
         self._poll_at_ms: int | None = None
         self._poll_delay_ms = 1
+        # The pending timer of each key (a key parking again within a second, its next input
+        # waiting, reuses it rather than registering another).
+        self._pending: dict[Hashable, int] = {}
 
-    def fired(self, live: LiveRun | None, now_ms: int, calls_finished: bool) -> None:
-        """A timer fired at ``now_ms`` (``live``: the firing key's run, if parked here)."""
+    def fired(self, key: Hashable, live: LiveRun | None, now_ms: int, calls_finished: bool) -> None:
+        """A timer of ``key`` fired at ``now_ms`` (``live``: its run, if parked here)."""
+        pending = self._pending.get(key)
+        if pending is not None and pending <= now_ms:
+            del self._pending[key]
         if live is not None and live.wake_at_ms is not None and live.wake_at_ms <= now_ms:
             live.wake_at_ms = None
         if self._poll_at_ms is not None and self._poll_at_ms <= now_ms:
@@ -58,9 +65,13 @@ class Wakeups:
                 1 if calls_finished else min(2 * self._poll_delay_ms, self._max_wake_ms)
             )
 
-    def schedule(self, live: LiveRun, timers: Timers) -> None:
+    def schedule(self, key: Hashable, live: LiveRun, timers: Timers) -> None:
         """Make sure timers bring the parked run of the current key back."""
         now_ms = timers.now_ms()
+        if live.wake_at_ms is None:
+            pending = self._pending.get(key)
+            if pending is not None and pending > now_ms:
+                live.wake_at_ms = pending
         due = live.execution.next_due() if live.execution is not None else None
         if self._shared_poll:
             delay = HEARTBEAT_MS
@@ -73,7 +84,7 @@ class Wakeups:
         wake_at = now_ms + delay
         if live.wake_at_ms is None or wake_at < live.wake_at_ms or live.wake_at_ms <= now_ms:
             timers.wake_at(wake_at)
-            live.wake_at_ms = wake_at
+            live.wake_at_ms = self._pending[key] = wake_at
         if not live.end_of_input:
             timers.at_end_of_input()
             live.end_of_input = True

@@ -143,6 +143,9 @@ def test_reconciler_answers_a_call_that_started_before_the_snapshot() -> None:
     assert h.send("k", 7) == []
     assert [r.status for r in h.journal("k")] == [CallStatus.PENDING]
     snap = h.snapshot()
+    deadline = time.monotonic() + 5
+    while CALLS["gated"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)  # the worker has started the call (closing drops calls not started)
     h.close()
     restored = AgentTestHarness.restore(ReconciledAgent(), snap)
     assert restored.drain() == [42]
