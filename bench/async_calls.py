@@ -17,12 +17,14 @@ usage: ./dev bench async_calls [--keys K] [--per-key N] [--threads T] [--call-ms
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from marks import Marks
+from marks import read as read_marks
 
 from flink_agents_ctx import (
     Agent,
@@ -48,21 +50,6 @@ def sync_action(event: InputEvent, ctx: RunnerContext) -> None:
     ctx.send_event(OutputEvent(output=ctx.durable_execute(slow_call, event.input)))
 
 
-class Stamp:
-    """Writes the time of the first and the last of ``expected`` records to a file."""
-
-    def __init__(self, path: str, expected: int) -> None:
-        self.path, self.expected, self.seen, self.first = path, expected, 0, 0.0
-
-    def __call__(self, value: Any) -> Any:
-        self.seen += 1
-        if self.seen == 1:
-            self.first = time.time()
-        if self.seen == self.expected:
-            Path(self.path).write_text(json.dumps([self.first, time.time()]))
-        return value
-
-
 def run(
     kind: str, keys: int, per_key: int, threads: int, work: Path, store: str | None = None
 ) -> float:
@@ -80,7 +67,7 @@ def run(
     started = work / f"{kind}-start.json"
     numbers = env.from_source(
         NumberSequenceSource(0, inputs - 1), WatermarkStrategy.no_watermarks(), "numbers"
-    ).map(Stamp(str(started), 1), output_type=Types.LONG())
+    ).map(Marks(started, 1), output_type=Types.LONG())
     func = async_action if kind == "async" else sync_action
     agent = Agent().add_action("call", [InputEvent], func)
     out = (
@@ -89,10 +76,10 @@ def run(
         .to_datastream(output_type=Types.LONG())
     )
     ended = work / f"{kind}-end.json"
-    out.map(Stamp(str(ended), inputs), output_type=Types.LONG()).filter(lambda v: False).print()
+    out.map(Marks(ended, inputs), output_type=Types.LONG()).filter(lambda v: False).print()
     env.execute(f"async-calls-{kind}")
-    first_in = json.loads(started.read_text())[0]
-    last_out = json.loads(ended.read_text())[1]
+    first_in = read_marks(started)[0]
+    last_out = read_marks(ended)[1]
     return last_out - first_in
 
 

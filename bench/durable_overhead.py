@@ -15,11 +15,12 @@ usage: ./dev bench durable_overhead [--inputs N] [--keys K] [--calls C] [--repea
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+
+from marks import Marks
+from marks import read as read_marks
 
 from flink_agents_ctx import (
     Agent,
@@ -43,21 +44,6 @@ def durable_action(event: InputEvent, ctx: RunnerContext) -> None:
     ctx.send_event(OutputEvent(output=ctx.durable_execute(noop, event.input, "label")))
 
 
-class Stamp:
-    """Records the time of the first and the last of ``expected`` records into a file."""
-
-    def __init__(self, path: str, expected: int) -> None:
-        self.path, self.expected, self.seen, self.first = path, expected, 0, 0.0
-
-    def __call__(self, value: Any) -> Any:
-        self.seen += 1
-        if self.seen == 1:
-            self.first = time.perf_counter()
-        elif self.seen == self.expected:
-            Path(self.path).write_text(json.dumps([self.first, time.perf_counter()]))
-        return value
-
-
 def minicluster_rate(kind: str, inputs: int, keys: int, work: Path) -> float:
     from pyflink.common import Types, WatermarkStrategy
     from pyflink.datastream import StreamExecutionEnvironment
@@ -76,9 +62,9 @@ def minicluster_rate(kind: str, inputs: int, keys: int, work: Path) -> float:
         .to_datastream(output_type=Types.LONG())
     )
     marks = work / f"{kind}.json"
-    out.map(Stamp(str(marks), inputs), output_type=Types.LONG()).filter(lambda v: False).print()
+    out.map(Marks(marks, inputs), output_type=Types.LONG()).filter(lambda v: False).print()
     env.execute(f"durable-overhead-{kind}")
-    first, last = json.loads(marks.read_text())
+    first, last = read_marks(marks)
     return inputs / (last - first)
 
 

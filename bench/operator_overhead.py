@@ -20,12 +20,14 @@ usage: ./dev bench operator_overhead [--records N] [--keys K] [--rounds R] [--on
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from marks import Marks
+from marks import read as read_marks
 
 from flink_agents_ctx import (
     Agent,
@@ -35,22 +37,6 @@ from flink_agents_ctx import (
     OutputEvent,
     RunnerContext,
 )
-
-
-class Timing:
-    """Records the arrival time of the first and the last expected record into a file."""
-
-    def __init__(self, path: str, expected: int) -> None:
-        self.path, self.expected = path, expected
-        self.seen, self.first = 0, 0.0
-
-    def __call__(self, value: Any) -> Any:
-        self.seen += 1
-        if self.seen == 1:
-            self.first = time.perf_counter()
-        elif self.seen == self.expected:
-            Path(self.path).write_text(json.dumps([self.first, time.perf_counter()]))
-        return value
 
 
 def bare_function() -> Any:
@@ -137,11 +123,11 @@ def run(kind: str, records: int, keys: int, work: Path) -> tuple[float, float]:
             .to_datastream(output_type=Types.LONG())
         )
     marks = work / f"{kind}.json"
-    out.map(Timing(str(marks), records), output_type=Types.LONG()).filter(lambda v: False).print()
+    out.map(Marks(marks, records), output_type=Types.LONG()).filter(lambda v: False).print()
     started = time.perf_counter()
     env.execute(f"overhead-{kind}")
     wall = time.perf_counter() - started
-    first, last = json.loads(marks.read_text())
+    first, last = read_marks(marks)
     return records / (last - first), wall
 
 

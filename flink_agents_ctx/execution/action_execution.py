@@ -322,14 +322,19 @@ class ActionExecution:
         # The job fails and restores its last checkpoint. The journal is kept: Flink may still
         # deliver a callback before it cancels the task, and that must replay, not call again.
         self.abort(keep_journal=True)
-        raise ActionExecutionError(
-            f"action '{self.spec.name}' failed on event {self.event.type_name()} (id "
-            f"{self.event.id}) of key {self.key!r}: {type(error).__name__}: "
-            f"{str(error).rstrip('.')}. Nothing the action did was committed.",
+        raise self._error(
+            f"failed on event {self.event.type_name()} (id {self.event.id}) of key "
+            f"{self.key!r}: {type(error).__name__}: {str(error).rstrip('.')}. Nothing the action "
+            "did was committed."
+        ) from error
+
+    def _error(self, what: str) -> ActionExecutionError:
+        return ActionExecutionError(
+            f"action '{self.spec.name}' {what}",
             action=self.spec.name,
             event_type=self.event.type_name(),
             event_id=self.event.id,
-        ) from error
+        )
 
     def park(self) -> None:
         """Set the waiting execution aside: its buffered call records go to keyed state (a
@@ -373,12 +378,8 @@ class ActionExecution:
             raise
         except Exception as e:
             self.abort(keep_journal=True)
-            raise ActionExecutionError(
-                f"action '{self.spec.name}' finished, but writing its memory to state failed: "
-                f"{type(e).__name__}: {e}",
-                action=self.spec.name,
-                event_type=self.event.type_name(),
-                event_id=self.event.id,
+            raise self._error(
+                f"finished, but writing its memory to state failed: {type(e).__name__}: {e}"
             ) from e
         if session is not None:
             session.close(keep_journal=False)

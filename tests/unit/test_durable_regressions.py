@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from flink_agents_ctx import (
     durable,
 )
 from flink_agents_ctx.testing import AgentTestHarness
+from tests.support.gates import Gates
 
 KEY = "k"
 TABLE = "flink_agents_action_state"
@@ -44,31 +44,10 @@ CALLS: list[str] = []
 ENDED: list[str] = []
 #: Branches an action took that must not be taken (e.g. its ``except ValueError``).
 BRANCHES: list[str] = []
-GATES: dict[str, threading.Event] = {}
-_GATES_LOCK = threading.Lock()
-#: Set by :func:`open_all_gates`: gates made afterwards are made open.
-_ALL_OPEN = threading.Event()
-
-
-def gate(name: str) -> threading.Event:
-    with _GATES_LOCK:
-        event = GATES.setdefault(name, threading.Event())
-        if _ALL_OPEN.is_set():
-            event.set()
-        return event
-
-
-def open_all_gates() -> None:
-    with _GATES_LOCK:
-        _ALL_OPEN.set()
-        for event in GATES.values():
-            event.set()
-
-
-def reset_gates() -> None:
-    with _GATES_LOCK:
-        _ALL_OPEN.clear()
-        GATES.clear()
+GATES = Gates()
+gate = GATES.gate
+open_all_gates = GATES.open_all
+reset_gates = GATES.reset
 
 
 def held(name: str) -> None:

@@ -44,3 +44,11 @@ def test_store_configuration_example_is_valid() -> None:
         )
         == "sqlite:////var/lib/flink-agents/journal.db"
     )
+
+
+def test_every_option_is_in_the_configuration_table() -> None:
+    from flink_agents_ctx.config import known_options
+
+    table = README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z0-9.-]+)` \|", table, flags=re.M))
+    assert documented == {option.key for option in known_options()}

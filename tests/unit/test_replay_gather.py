@@ -14,7 +14,6 @@ public harness is used: snapshots, restores, and the statuses of the journal rec
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ import pytest
 
 from flink_agents_ctx import Agent, InputEvent, OutputEvent, RunnerContext
 from flink_agents_ctx.testing import AgentTestHarness, HarnessSnapshot
+from tests.support.gates import Gates
 
 KEY = "k"
 GATE_TIMEOUT_S = 10.0
@@ -38,31 +38,10 @@ CALLS: list[CallId] = []
 #: Calls that returned, appended when a call ends (to wait for stray workers at teardown).
 ENDED: list[CallId] = []
 #: One gate per call: ``("work", branch, i)`` and :data:`FINAL`.
-GATES: dict[CallId, threading.Event] = {}
-_GATES_LOCK = threading.Lock()
-#: Set by :func:`open_all_gates`: gates made afterwards are made open.
-_ALL_OPEN = threading.Event()
-
-
-def gate(call: CallId) -> threading.Event:
-    with _GATES_LOCK:
-        event = GATES.setdefault(call, threading.Event())
-        if _ALL_OPEN.is_set():
-            event.set()
-        return event
-
-
-def open_all_gates() -> None:
-    with _GATES_LOCK:
-        _ALL_OPEN.set()
-        for event in GATES.values():
-            event.set()
-
-
-def reset_gates() -> None:
-    with _GATES_LOCK:
-        _ALL_OPEN.clear()
-        GATES.clear()
+GATES = Gates()
+gate = GATES.gate
+open_all_gates = GATES.open_all
+reset_gates = GATES.reset
 
 
 def _held(call: CallId) -> None:
