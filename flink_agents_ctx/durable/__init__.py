@@ -1,10 +1,12 @@
 """Durable execution: calls whose outcomes are journaled so a replay does not make them again.
 
-- :mod:`identity`: function ids and canonical argument digests (what a call is).
+- :mod:`identity`: function ids, canonical argument digests, key and input digests (what a call is).
+- :mod:`execution_ref`: which action execution calls belong to (their idempotency keys' stem).
 - :mod:`codec`, :mod:`records`: how outcomes are recorded.
 - :mod:`options`: per-call options (:func:`durable`, :class:`RetryPolicy`) and :func:`current_call`.
-- :mod:`journal`: where records live (keyed state; a seam for external stores).
-- :mod:`executor`: attempts, retries and the worker pool for async calls.
-- :mod:`session`: matching and replaying the calls of one action execution.
+- :mod:`journal`: the call-journal port and its keyed-state implementation (the write-ahead store's
+  journal is :mod:`flink_agents_ctx.action_state.journal`).
+- :mod:`executor`: attempts, retries, and the worker pool whose outcomes come back by key.
+- :mod:`session`: positions, matching and replaying the calls of one action execution.
 - :mod:`step_loop`: the asyncio loop an async action runs on, stepped by the operator.
 """

@@ -1,7 +1,12 @@
 """The agent operator.
 
-- ``core``: :class:`OperatorCore`, the pure-Python ActionExecutionOperator (runs, dispatch,
-  commits). It runs unchanged under Flink and under the test harness.
+- ``core``: :class:`OperatorCore`, which schedules runs (one input at a time per key, parked runs,
+  timers); the action executions do the rest. It runs unchanged under Flink and the test harness.
+- ``runs``: per-key bookkeeping in keyed state: numbering, waiting inputs, the parked run.
+- ``wakeups``: the timers that bring parked runs back.
+- ``wiring``: builds an operator's collaborators (memory, metrics, resources, worker pool,
+  journals, store), for the Flink function and the harness alike.
+- ``probe``: read-only views for tests.
 - ``flink_function``: the thin PyFlink ``KeyedProcessFunction`` adapter around the core.
 - ``pipeline``: ``AgentsExecutionEnvironment``, wiring an agent into a DataStream job.
 - ``_compat``: workarounds for PyFlink specifics, in one place.
