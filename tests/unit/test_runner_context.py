@@ -499,3 +499,16 @@ def test_memory_stays_exact_with_reads_kept_between_inputs(cache_keys: int) -> N
     # those 10 + 2 first reads, and one read after each of the three other failures, whose
     # aborted action dropped the key's cache. Two kept keys never cover five in round robin.
     assert state.reads == (15 if cache_keys == 4096 else 36)
+
+
+def test_bytes_read_from_memory_can_be_sent_in_an_event() -> None:
+    def act(event: InputEvent, ctx: RunnerContext) -> None:
+        memory = ctx.short_term_memory
+        if event.input == "store":
+            memory.set("blob", b"\x00\xffpayload")
+        else:
+            ctx.send_event(Carrier(payload={"blob": memory.get("blob")}))
+            ctx.send_event(OutputEvent(output=memory.get("blob")))
+
+    h = AgentTestHarness(single_action_agent(act))
+    assert h.run([("k", "store"), ("k", "send")]) == [b"\x00\xffpayload"]
