@@ -11,10 +11,12 @@ state                              kind   contents (one per key)
 ``flink-agents.sensory-memory``    map    memory tree of the run in progress (path -> entry), cleared
                                           when the run ends
 ``flink-agents.short-term-memory`` map    memory tree kept across runs (optional TTL)
-``flink-agents.key-meta``          value  KEY_META_FORMAT: durable-call numbering and job identity,
-                                          plus the waiting-input counters while the key is busy;
-                                          absent for a key that never made a durable call and is
-                                          idle; expires after ``durable-execution.key-ttl.ms``
+``flink-agents.key-meta``          value  KEY_META_FORMAT: whether a run is parked, and the
+                                          waiting-input slots; present only while the key is busy
+                                          (no time-to-live: it must outlive any wait)
+``flink-agents.key-numbering``     value  KEY_NUMBERING_FORMAT: the key's next identity number and
+                                          job identity; absent for a key whose inputs never needed
+                                          an identity; expires after ``durable-execution.key-ttl.ms``
 ``flink-agents.run``               value  RUN_FORMAT: the parked run (its pending steps and their
                                           events); present only while an action waits
 ``flink-agents.waiting-inputs``    map    inputs that arrived while the key was busy, by slot
@@ -28,13 +30,19 @@ from __future__ import annotations
 SENSORY_MEMORY = "flink-agents.sensory-memory"
 SHORT_TERM_MEMORY = "flink-agents.short-term-memory"
 KEY_META = "flink-agents.key-meta"
+KEY_NUMBERING = "flink-agents.key-numbering"
 RUN = "flink-agents.run"
 WAITING_INPUTS = "flink-agents.waiting-inputs"
 ACTION_JOURNAL = "flink-agents.action-journal"
 
-KEY_META_FORMAT = 2
-"""``(2, next_seq, job, active, next_arrival, next_start)``. Format 1 was the untagged
-``(next_seq, next_start, active, job)``, where every input took a number."""
+KEY_META_FORMAT = 3
+"""``(3, active, next_arrival, next_start)``. Format 2 was ``(2, next_seq, job, active,
+next_arrival, next_start)`` and format 1 the untagged ``(next_seq, next_start, active, job)``,
+where every input took a number; both kept the numbering here, and a key read in them moves it to
+``key-numbering``."""
+
+KEY_NUMBERING_FORMAT = 1
+"""``(1, next_seq, job)``."""
 
 RUN_FORMAT = 3
 """``(3, seq, timestamp, steps, next_index, wrote_sensory, job, input_digest)`` with ``steps`` as
@@ -46,4 +54,12 @@ CALL_RECORD_FORMAT = 2
 """``(2, position, function_id, digest, status, codec, payload, error)``; ``position`` is a str.
 Format 1 had an int call index in its place (the position of a call of the action's own code)."""
 
-ALL = (SENSORY_MEMORY, SHORT_TERM_MEMORY, KEY_META, RUN, WAITING_INPUTS, ACTION_JOURNAL)
+ALL = (
+    SENSORY_MEMORY,
+    SHORT_TERM_MEMORY,
+    KEY_META,
+    KEY_NUMBERING,
+    RUN,
+    WAITING_INPUTS,
+    ACTION_JOURNAL,
+)

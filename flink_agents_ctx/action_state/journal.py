@@ -79,6 +79,8 @@ class StoreJournal:
     def recorded_value(self, record: CallRecord) -> Any:
         if record.position not in self._from_store:
             return self._keyed.recorded_value(record)
+        if record.payload is None:
+            raise self._corrupt(record, "it is a result without a payload")
         if record.codec not in CODECS:
             raise self._corrupt(
                 record, f"its codec {record.codec!r} is not one this library writes"
@@ -103,7 +105,7 @@ class StoreJournal:
         if record.position not in self._from_store:
             return self._keyed.recorded_error(record)
         if record.error is None:
-            return None
+            raise self._corrupt(record, "it is a failure without an error")
         return record.error.rebuild(allow_pickle=self._allow_pickle)
 
     def _corrupt(self, record: CallRecord, what: str) -> ActionStateStoreError:

@@ -37,6 +37,16 @@ def default_retention_s(
     return max(MIN_RETENTION_S, span + timeout + RESTART_MARGIN_S)
 
 
+def pass_interval_s(retention_s: float) -> float:
+    """How often pruning passes run: every quarter of the retention, at least hourly."""
+    return min(max(retention_s / 4, 0.05), 3600.0)
+
+
+def longest_record_life_s(retention_s: float) -> float:
+    """How long a record can stay in the store: its retention, then until the next pass."""
+    return retention_s + pass_interval_s(retention_s)
+
+
 class Pruner:
     """Deletes ``store`` records older than ``retention_s`` on a background thread, every quarter
     of the retention (and at least hourly), one pass at a time."""
@@ -52,7 +62,7 @@ class Pruner:
         now = time.time()
         if now < self._next or (self._thread is not None and self._thread.is_alive()):
             return
-        self._next = now + min(max(self._retention_s / 4, 0.05), 3600.0)
+        self._next = now + pass_interval_s(self._retention_s)
         self._thread = threading.Thread(
             target=self._prune,
             args=(now - self._retention_s,),

@@ -269,8 +269,11 @@ def _record(row: Sequence[Any], address: str, action: str) -> CallRecord:
         info = None
         if error is not None:
             data = json.loads(error)
+            type_name, message, trace = data["type"], data["message"], data["traceback"]
+            if not all(isinstance(t, str) for t in (type_name, message, trace)):
+                raise TypeError("the error column's type, message and traceback must be text")
             pickled = None if data["pickled"] is None else base64.b64decode(data["pickled"])
-            info = ErrorInfo(data["type"], data["message"], data["traceback"], pickled)
+            info = ErrorInfo(type_name, message, trace, pickled)
         return CallRecord(
             str(position),
             str(function_id),

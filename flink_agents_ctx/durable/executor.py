@@ -58,6 +58,9 @@ def run_attempts(
     """Call ``fn`` until it returns or the retry policy gives up; never raises an ``Exception``."""
     attempt = 0
     while True:
+        if abandoned():
+            # Timed out or dropped while still queued: the action has moved on without it.
+            return Outcome(False, error=_ABANDONED, attempts=attempt, journal=False)
         attempt += 1
         token = set_current_call(
             info
@@ -81,6 +84,9 @@ def run_attempts(
             exit_durable_scope(scope)
             reset_current_call(token)
         return Outcome(True, value, attempts=attempt)
+
+
+_ABANDONED = RuntimeError("the durable call was abandoned before it ran")
 
 
 @dataclass(frozen=True)

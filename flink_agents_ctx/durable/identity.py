@@ -131,16 +131,29 @@ def _fast(value: Any) -> bytes:
 _EMPTY_KWARGS = b"d0:"
 
 
-@functools.lru_cache(maxsize=4096)
+_KEY_DIGESTS: dict[tuple[type, Any], str] = {}
+
+
 def key_digest(key: Any) -> str:
     """The digest of a Flink key, the same in every process: SHA-256 (hex) of its canonical
     encoding, or of its ``repr`` for key types without one (Flink keys compare by value, so their
     repr is stable for one key type). Idempotency keys and store rows both use it."""
+    kind = type(key)
+    plain = kind is str or kind is int or kind is bytes  # equal only to keys of their own type
+    if plain:
+        known = _KEY_DIGESTS.get((kind, key))
+        if known is not None:
+            return known
     try:
         canonical = canonical_bytes(key)
     except NonCanonicalArgumentError:
         canonical = b"repr:" + repr(key).encode()
-    return hashlib.sha256(canonical).hexdigest()
+    digest = hashlib.sha256(canonical).hexdigest()
+    if plain:
+        if len(_KEY_DIGESTS) >= 4096:
+            _KEY_DIGESTS.clear()
+        _KEY_DIGESTS[(kind, key)] = digest
+    return digest
 
 
 def input_digest(value: Any) -> str:

@@ -46,6 +46,7 @@ from flink_agents_ctx.errors import (
     FlinkAgentsError,
     JournalMissError,
     NonDeterministicReplayError,
+    OperatorStateError,
 )
 from flink_agents_ctx.mailbox import Mailbox
 
@@ -130,6 +131,7 @@ class DurableSession:
         self._records: dict[str, CallRecord] | None = None
         self._counters: dict[str, int] = {}
         self._inflight: dict[str, _InFlight] = {}
+        self._closed = False
 
     @property
     def ref(self) -> ExecutionRef:
@@ -172,14 +174,19 @@ class DurableSession:
         if record is not None and record.status is not CallStatus.PENDING:
             return self._replay(call, record)
         timeout = call.options.timeout_s
-        work = self._work(call, record, [False], self._deadline(call), timeout is not None)
+        abandoned = [False]
+        work = self._work(call, record, abandoned, self._deadline(call), timeout is not None)
         if call.options.reconciler is not None:
             self._journaled(self._journal.started, call.pending(), True)
-        if call.options.timeout_s is None:
+        if timeout is None:
             outcome = work()
         else:
-            finished = self._executor.run_blocking(work, call.options.timeout_s)
-            outcome = finished if finished is not None else self._timeout_outcome(call)
+            finished = self._executor.run_blocking(work, timeout)
+            if finished is None:
+                abandoned[0] = True  # a call still queued never starts; one running is ignored
+                outcome = self._timeout_outcome(call)
+            else:
+                outcome = finished
         if outcome.journal:
             record = self._make_record(call, outcome)  # raises JournalEncodingError
             self.check()
@@ -264,6 +271,11 @@ class DurableSession:
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> _Call:
         self.check()
+        if self._closed:
+            raise OperatorStateError(
+                f"action '{self.action}' made a durable call after its execution ended (from code "
+                "that runs while the action is cancelled); the call is not made"
+            )
         if isinstance(fn, DurableFunction):
             options, target = fn, fn.fn
         elif callable(fn):
@@ -478,6 +490,7 @@ class DurableSession:
     def close(self, keep_journal: bool) -> None:
         """The execution is over: drop in-flight calls (late outcomes are ignored) and, unless
         ``keep_journal``, its journal."""
+        self._closed = True
         for flight in self._inflight.values():
             flight.abandoned[0] = True
         self._inflight.clear()

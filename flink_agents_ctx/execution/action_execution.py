@@ -263,12 +263,17 @@ class ActionExecution:
                     self._status = Status.DONE
                     return True
                 self._task = self._loop.create_task(result)
-            elif self._session is not None:
+            else:
+                # Take every outcome waiting for the key: those of an earlier execution (a call
+                # that timed out, or was never awaited) are dropped, or they would keep the key
+                # looking ready.
+                completions = self._services.executor.take(self.key)
                 session = self._session
-                for completion in self._services.executor.take(self.key):
-                    if completion.session == session.token:
-                        session.apply(completion)
-                session.expire(time.monotonic())
+                if session is not None:
+                    for completion in completions:
+                        if completion.session == session.token:
+                            session.apply(completion)
+                    session.expire(time.monotonic())
             return self._run_loop()
         except BaseException as e:
             return self._failed(e)

@@ -35,7 +35,7 @@ from flink_agents_ctx.events import ActionFailedEvent, Event, InputEvent, Output
 from flink_agents_ctx.execution.action_execution import ActionBody, ActionExecution, ActionOutcome
 from flink_agents_ctx.execution.services import ExecutionServices
 from flink_agents_ctx.metrics.group import MetricGroup
-from flink_agents_ctx.operator.runs import KeyMeta, KeyRuns, Run
+from flink_agents_ctx.operator.runs import KeyMeta, KeyRuns, Numbering, Run
 from flink_agents_ctx.operator.wakeups import LiveRun, Wakeups
 
 _log = logging.getLogger(__name__)
@@ -57,7 +57,6 @@ class OperatorParts:
     bodies: Mapping[str, ActionBody]
     configured_job: str | None
     default_job: str
-    key_ttl_ms: int | None
     housekeeping: Callable[[], None] | None = None
     closers: tuple[Callable[[], None], ...] = field(default=())
 
@@ -66,16 +65,6 @@ class _Action(NamedTuple):
     spec: ActionSpec
     body: ActionBody
     group: MetricGroup
-
-
-class _CachedMeta:
-    """A key's meta as this instance last saw it in state, and when it was written."""
-
-    __slots__ = ("meta", "saved_at_ms")
-
-    def __init__(self, meta: KeyMeta, saved_at_ms: float) -> None:
-        self.meta = meta
-        self.saved_at_ms = saved_at_ms
 
 
 class OperatorCore:
@@ -98,13 +87,12 @@ class OperatorCore:
         }
         self._configured_job = parts.configured_job
         self._default_job = parts.default_job
-        self._key_ttl_ms = parts.key_ttl_ms
         self._housekeeping = parts.housekeeping
         self._closers = parts.closers
         self._live: dict[Hashable, LiveRun] = {}
         # Key meta as last written by this instance (only this instance writes it, and a restore
         # builds a new one), so most inputs skip reading it from state.
-        self._metas: dict[Hashable, _CachedMeta] = {}
+        self._metas: dict[Hashable, KeyMeta] = {}
         # The key switch's handle of each key that parked recently (asking for it is a JVM call).
         self._handles: dict[Hashable, object] = {}
 
@@ -208,13 +196,11 @@ class OperatorCore:
 
     # -- scheduling runs ---------------------------------------------------------------------
 
-    def _cached_meta(self, key: Hashable) -> _CachedMeta:
-        cached = self._metas.get(key)
-        if cached is None:
-            # Not written by this instance yet: as in state, of unknown age.
-            cached = _CachedMeta(self._runs.meta(), float("-inf"))
-            self._metas[key] = cached
-        return cached
+    def _cached_meta(self, key: Hashable) -> KeyMeta:
+        meta = self._metas.get(key)
+        if meta is None:
+            meta = self._metas[key] = self._runs.meta()
+        return meta
 
     def _advance(
         self,
@@ -223,12 +209,11 @@ class OperatorCore:
         outputs: list[Any],
         arrival: tuple[Any, int | None] | None,
     ) -> None:
-        cached = self._metas.get(key)
-        if cached is None:
+        meta = self._metas.get(key)
+        if meta is None:
             if len(self._metas) >= _META_CACHE_SIZE:
                 self._metas.clear()  # here, so that a key's cached meta stays one object below
-            cached = self._cached_meta(key)
-        meta = cached.meta
+            meta = self._cached_meta(key)
         sensory, short_term = self._services.sensory.store, self._services.short_term.store
         sensory.enter(key)
         short_term.enter(key)
@@ -304,18 +289,19 @@ class OperatorCore:
         if not meta.busy:
             if was_active:  # it was parked: nothing of it is in flight any more
                 timers.cancel_end_of_input()
+                self._executor.take(key)  # late outcomes of calls nobody waits for
             if meta.next_arrival:
                 meta.next_arrival = meta.next_start = 0
                 meta.changed = True
-        self._save_meta(cached, timers)
+        self._save_meta(meta)
         sensory.leave()
         short_term.leave()
 
     def _park(self, key: Hashable, live: LiveRun, meta: KeyMeta, timers: Timers) -> None:
-        """The run waits: a restore must find it, under the same identity, and timers bring it
-        back."""
+        """The run waits: a restore must find it (with its input's digest, since the input itself
+        is not kept), and timers bring it back."""
         run = live.run
-        run.identity(meta, self._job_of)
+        run.keep_input_digest()
         if run.dirty:
             self._runs.save_run(run)
         if not meta.active:
@@ -329,31 +315,35 @@ class OperatorCore:
             live.handle = handle
         self._wakeups.schedule(key, live, timers)
 
-    def _save_meta(self, cached: _CachedMeta, timers: Timers) -> None:
-        meta = cached.meta
-        if not (meta.changed or meta.active):
-            return  # the common case: an idle key's input that needed no identity
-        now_ms = timers.now_ms()
-        ttl = self._key_ttl_ms
-        # A parked run must outlive the meta's time-to-live: refresh it while the run waits.
-        stale = meta.active and ttl is not None and now_ms - cached.saved_at_ms > ttl / 2
-        if meta.changed or stale:
+    def _save_meta(self, meta: KeyMeta) -> None:
+        if meta.changed:
             self._runs.save_meta(meta)
-            meta.changed = False
-            cached.saved_at_ms = now_ms
+        numbering = meta.numbering
+        if numbering is not None:
+            if numbering.changed:
+                self._runs.save_numbering(numbering)
+            # Read again when next needed: it may expire in state meanwhile, and what a restore
+            # would see is what an identity must be made from.
+            meta.numbering = None
 
-    def _job_of(self, meta: KeyMeta) -> str:
-        """The key's job identity: the configured one, else the one fixed in its meta when the
-        key first needed one."""
+    def _job_of(self, numbering: Numbering) -> str:
+        """The key's job identity: the configured one, else the one fixed in its numbering when
+        the key first needed one."""
         if self._configured_job:
             return self._configured_job
-        if meta.job is None:
-            meta.job = self._default_job
-            meta.changed = True
-        return meta.job
+        if numbering.job is None:
+            numbering.job = self._default_job
+            numbering.changed = True
+        return numbering.job
+
+    def _numbering(self, meta: KeyMeta) -> Numbering:
+        if meta.numbering is None:
+            meta.numbering = self._runs.numbering()
+        return meta.numbering
 
     def _identify(self, key: Hashable, run: Run, action: str, step: int) -> ExecutionRef:
-        seq, job, digest = run.identity(self._cached_meta(key).meta, self._job_of)
+        meta = self._cached_meta(key)
+        seq, job, digest = run.identity(lambda: self._numbering(meta), self._job_of)
         return ExecutionRef(job, key, seq, digest, action, step)
 
     def _new_run(self, value: Any, timestamp: int | None) -> Run:
@@ -449,19 +439,18 @@ class OperatorCore:
         """Put ``key`` in the state a restore would find: the run of ``value`` parked in its first
         action with ``records`` as that action's journal (for replay tests)."""
         self._mailbox.enter()
-        cached = self._cached_meta(key)
-        meta = cached.meta
+        meta = self._cached_meta(key)
         if meta.busy or key in self._live:
             raise OperatorStateError(f"key {key!r} is busy; seed a journal on an idle key")
         run = self._new_run(value, timestamp)
-        run.identity(meta, self._job_of)
-        meta.active = True
+        run.identity(lambda: self._numbering(meta), self._job_of)
+        meta.active = meta.changed = True
         journal = KeyedJournal(self._journals.state, run.steps[0].action, restored=False)
         for record in records:
             journal.write(record)
         journal.flush()
         self._runs.save_run(run)
-        self._runs.save_meta(meta)
+        self._save_meta(meta)
         self._metas.pop(key, None)
         timers.wake_at(timers.now_ms())
         timers.at_end_of_input()

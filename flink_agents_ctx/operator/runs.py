@@ -1,14 +1,20 @@
-"""Per-key run bookkeeping in keyed state: identity numbering, waiting inputs, the parked run.
+"""Per-key run bookkeeping in keyed state: in-flight counters, waiting inputs, the parked run, and
+the numbering that gives runs their identities.
 
 A key runs one input at a time. Inputs that arrive while the key is busy wait in a keyed map by
 arrival slot. A run is written to state only when it parks (an action waits): a run that finishes
 inside one callback is never visible to a checkpoint, so it needs no state at all.
 
-A run gets an identity -- the key's next sequence number, the job identity and a digest of its
-input -- only when it needs one: on its first durable call, or when it parks. Replaying the same
-inputs makes the same runs need one, in the same order, so they get the same numbers. A key that
-never made a durable call and is idle keeps no bookkeeping; one that did keeps ``KeyMeta`` (a few
-numbers) until ``durable-execution.key-ttl.ms`` after its last use.
+Two small states describe a key, kept apart because they live differently:
+
+- :class:`KeyMeta` (no time-to-live): whether a run is parked and the waiting-input slots. It exists
+  only while the key is busy, and must never expire under a parked run.
+- :class:`Numbering` (time-to-live ``durable-execution.key-ttl.ms``): the key's next identity number
+  and its job identity. A run gets an identity -- the next number, the job identity and a digest of
+  its input -- only when a call needs one (an idempotency key, a call on a worker, the store).
+  Replaying the same inputs makes the same runs need one, in the same order, so they get the same
+  numbers. The numbering is read from state when a callback needs it and never kept between
+  callbacks, so it is always what a restore would see.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from flink_agents_ctx.events import Event
 from flink_agents_ctx.state_layout import (
     KEY_META,
     KEY_META_FORMAT,
+    KEY_NUMBERING,
+    KEY_NUMBERING_FORMAT,
     RUN,
     RUN_FORMAT,
     WAITING_INPUTS,
@@ -30,19 +38,37 @@ from flink_agents_ctx.state_layout import (
 
 
 @dataclass
-class KeyMeta:
-    """``next_seq``: the next identity number; ``job``: the job identity the key's records use
-    when no ``job-identifier`` is configured (fixed on first use, kept across restores);
-    ``active``: a run is parked in state; ``next_arrival``/``next_start``: slots of the next input
-    to wait and of the next waiting input to start."""
+class Numbering:
+    """``next_seq``: the key's next identity number; ``job``: the job identity its records use
+    when no ``job-identifier`` is configured (fixed on first use)."""
 
     next_seq: int = 0
     job: str | None = None
+    changed: bool = field(default=False, compare=False)
+
+    def to_state(self) -> tuple[Any, ...]:
+        return (KEY_NUMBERING_FORMAT, self.next_seq, self.job)
+
+    @classmethod
+    def from_state(cls, raw: Any) -> Numbering:
+        if raw is None:
+            return cls()
+        _version, next_seq, job = raw
+        return cls(next_seq, job)
+
+
+@dataclass
+class KeyMeta:
+    """``active``: a run is parked in state; ``next_arrival``/``next_start``: slots of the next
+    input to wait and of the next waiting input to start. ``numbering`` is loaded when needed (and
+    carried over from the previous formats, which kept it here)."""
+
     active: bool = False
     next_arrival: int = 0
     next_start: int = 0
-    # Not kept in state: whether this differs from what state holds.
+    # Not kept in this state: whether it differs from what state holds, and the numbering.
     changed: bool = field(default=False, compare=False)
+    numbering: Numbering | None = field(default=None, compare=False)
 
     @property
     def has_waiting(self) -> bool:
@@ -52,26 +78,27 @@ class KeyMeta:
     def busy(self) -> bool:
         return self.active or self.next_start < self.next_arrival
 
-    def snapshot(self) -> tuple[Any, ...]:
-        return (self.next_seq, self.job, self.active, self.next_arrival, self.next_start)
-
-    @property
-    def is_blank(self) -> bool:
-        """Nothing worth keeping: the key may as well have no bookkeeping at all."""
-        return self.snapshot() == (0, None, False, 0, 0)
-
-    def to_state(self) -> tuple[Any, ...]:
-        return (KEY_META_FORMAT, *self.snapshot())
+    def to_state(self) -> tuple[Any, ...] | None:
+        """The state of a busy key, ``None`` for an idle one (which keeps nothing)."""
+        if not self.busy:
+            return None
+        return (KEY_META_FORMAT, self.active, self.next_arrival, self.next_start)
 
     @classmethod
     def from_state(cls, raw: Any) -> KeyMeta:
         if raw is None:
             return cls()
+        if len(raw) == 4 and raw[0] == KEY_META_FORMAT:
+            _version, active, next_arrival, next_start = raw
+            return cls(active, next_arrival, next_start)
+        # Formats 1 and 2 kept the numbering here too: carry it to its own state.
         if len(raw) == 4:  # format 1: (next_seq, next_start, active, job); every input numbered
             next_seq, next_start, active, job = raw
-            return cls(next_seq, job, active, next_seq, next_start)
-        _version, next_seq, job, active, next_arrival, next_start = raw
-        return cls(next_seq, job, active, next_arrival, next_start)
+            next_arrival = next_seq
+        else:  # format 2: (2, next_seq, job, active, next_arrival, next_start)
+            _version, next_seq, job, active, next_arrival, next_start = raw
+        numbering = Numbering(next_seq, job, changed=True)
+        return cls(active, next_arrival, next_start, changed=True, numbering=numbering)
 
 
 class Step(NamedTuple):
@@ -107,21 +134,31 @@ class Run:
         self.next_index += 1
         self.dirty = True
 
-    def identity(self, meta: KeyMeta, job_of: Callable[[KeyMeta], str]) -> tuple[int, str, str]:
+    def identity(
+        self, numbering: Callable[[], Numbering], job_of: Callable[[Numbering], str]
+    ) -> tuple[int, str, str]:
         """``(seq, job, input digest)``, claiming the key's next number on first use."""
-        if self.seq is None:
-            self.seq = meta.next_seq
-            meta.next_seq += 1
-            meta.changed = True
+        seq, job = self.seq, self.job
+        if seq is None:
+            counter = numbering()
+            seq = self.seq = counter.next_seq
+            counter.next_seq += 1
+            counter.changed = True
+            job = self.job = job_of(counter)
             self.dirty = True
-        if self.job is None:
-            self.job = job_of(meta)
+        elif job is None:
+            job = self.job = job_of(numbering())
             self.dirty = True
-        if self.input_digest is None:
+        return seq, job, self.keep_input_digest()
+
+    def keep_input_digest(self) -> str:
+        """Fix the input's digest (before the run parks: a restored run has no input)."""
+        digest = self.input_digest
+        if digest is None:
             # A run restored from a format without a digest has lost its input: "" as then.
-            self.input_digest = "" if self.input is _NO_INPUT else input_digest(self.input)
+            digest = self.input_digest = "" if self.input is _NO_INPUT else input_digest(self.input)
             self.dirty = True
-        return self.seq, self.job, self.input_digest
+        return digest
 
     def to_state(self) -> tuple[Any, ...]:
         steps = [(s.event, s.action, s.number) for s in self.steps]
@@ -146,10 +183,12 @@ class Run:
 
 
 class KeyRuns:
-    """The keyed states behind :class:`KeyMeta`, waiting inputs and the parked run."""
+    """The keyed states behind :class:`KeyMeta`, :class:`Numbering`, waiting inputs and the
+    parked run."""
 
-    def __init__(self, state: KeyedStateBackend, meta_ttl: StateTtl | None) -> None:
-        self._meta = state.value_state(KEY_META, meta_ttl)
+    def __init__(self, state: KeyedStateBackend, numbering_ttl: StateTtl | None) -> None:
+        self._meta = state.value_state(KEY_META)
+        self._numbering = state.value_state(KEY_NUMBERING, numbering_ttl)
         self._run = state.value_state(RUN)
         self._waiting = state.map_state(WAITING_INPUTS)
 
@@ -157,10 +196,19 @@ class KeyRuns:
         return KeyMeta.from_state(self._meta.value())
 
     def save_meta(self, meta: KeyMeta) -> None:
-        if meta.is_blank:
+        raw = meta.to_state()
+        if raw is None:
             self._meta.clear()
         else:
-            self._meta.update(meta.to_state())
+            self._meta.update(raw)
+        meta.changed = False
+
+    def numbering(self) -> Numbering:
+        return Numbering.from_state(self._numbering.value())
+
+    def save_numbering(self, numbering: Numbering) -> None:
+        self._numbering.update(numbering.to_state())
+        numbering.changed = False
 
     def enqueue(self, slot: int, value: Any, timestamp: int | None) -> None:
         self._waiting.put(str(slot), (value, timestamp))

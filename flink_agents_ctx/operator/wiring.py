@@ -22,7 +22,11 @@ from flink_agents_ctx.action_state.options import (
     ACTION_STATE_WRITE_ATTEMPTS,
 )
 from flink_agents_ctx.action_state.port import ActionStateStore
-from flink_agents_ctx.action_state.pruning import Pruner, default_retention_s
+from flink_agents_ctx.action_state.pruning import (
+    Pruner,
+    default_retention_s,
+    longest_record_life_s,
+)
 from flink_agents_ctx.agent import ActionSpec, AgentPlan
 from flink_agents_ctx.backends.protocols import KeyedStateBackend, MetricBackend, StateTtl
 from flink_agents_ctx.config import (
@@ -155,7 +159,6 @@ def build_operator(
         bodies={spec.name: _body(spec) for spec in plan.actions},
         configured_job=config.get(JOB_IDENTIFIER),
         default_job=config.get(JOB_IDENTIFIER) or facts.job_id or plan.name,
-        key_ttl_ms=key_ttl_ms,
         housekeeping=housekeeping,
         closers=tuple(closers),
     )
@@ -232,12 +235,15 @@ def _retention_s(config: AgentConfig, facts: JobFacts, key_ttl_ms: int | None) -
             facts.retained_checkpoints,
             None if facts.checkpoint_timeout_ms is None else facts.checkpoint_timeout_ms / 1000,
         )
-    if key_ttl_ms is not None and key_ttl_ms / 1000 <= retention_s:
+    needed_s = longest_record_life_s(retention_s) + 60
+    if key_ttl_ms is not None and key_ttl_ms / 1000 <= needed_s:
         raise ConfigError(
             f"durable-execution.key-ttl.ms ({key_ttl_ms}) must be longer than the action-state "
-            f"store's retention ({retention_s * 1000:.0f} ms): a key that forgets its numbering "
-            "while the store still has its records could be answered with another input's. "
-            "Raise durable-execution.key-ttl.ms or lower action-state.retention.ms",
+            f"store keeps a record: its retention ({retention_s * 1000:.0f} ms) plus the time to "
+            f"the next pruning pass, and a minute to spare ({needed_s * 1000:.0f} ms in all). A "
+            "key that forgets its numbering while the store still has its records could be "
+            "answered with another input's. Raise durable-execution.key-ttl.ms or lower "
+            "action-state.retention.ms",
             key=DURABLE_KEY_TTL_MS.key,
             value=key_ttl_ms,
         )

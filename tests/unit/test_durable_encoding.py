@@ -140,3 +140,19 @@ def test_argument_digests_did_not_change_since_version_1() -> None:
     pinned = json.loads(FIXTURE.read_text())["digests"]
     values = {"set": {3, 1, 2}, "dict": {"b": 1.5, "a": [1, 2]}, "float": 0.1, "big": 2**80}
     assert {name: argument_digest((v,), {}) for name, v in values.items()} == pinned
+
+
+def test_key_digests_of_equal_keys_of_different_types_differ() -> None:
+    import hashlib
+
+    from flink_agents_ctx.durable.execution_ref import ExecutionRef
+    from flink_agents_ctx.durable.identity import canonical_bytes, key_digest
+
+    def own(key: object) -> str:
+        return hashlib.sha256(canonical_bytes(key)).hexdigest()
+
+    # Seen first, 1 and (1, "a") must not lend their digests to True and (1.0, "a").
+    assert key_digest(1) == own(1)
+    assert key_digest(True) == own(True) != own(1)
+    assert ExecutionRef("j", (1, "a"), 0, "d", "act", 0).key_digest == own((1, "a"))
+    assert ExecutionRef("j", (1.0, "a"), 0, "d", "act", 0).key_digest == own((1.0, "a"))

@@ -4,8 +4,7 @@ churn (a conversation or session id per key)."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,11 +17,8 @@ from flink_agents_ctx import (
     RunnerContext,
     current_call,
 )
-from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.operator.runs import KeyMeta
-from flink_agents_ctx.operator.wiring import build_operator
-from flink_agents_ctx.testing import AgentTestHarness
-from flink_agents_ctx.testing.fakes import InMemoryKeyedState, InMemoryMetricBackend
+from flink_agents_ctx.testing import AgentTestHarness, InMemoryActionStateStore
 
 KEY_TTL_MS = 10_000
 GATE = threading.Event()
@@ -116,68 +112,82 @@ def test_state_stays_flat_when_keys_churn(func: Any, per_key: int) -> None:
     assert h.state.entries() == 0
 
 
-def test_a_parked_run_keeps_its_bookkeeping_past_the_key_ttl() -> None:
+def test_a_parked_run_restored_after_the_key_ttl_still_finishes() -> None:
+    """The parked run and the input waiting behind it outlive the key TTL: the in-flight
+    bookkeeping has no time-to-live, only the numbering does."""
     clock = Clock()
-    state = InMemoryKeyedState(clock)
-    config = AgentConfig({"durable-execution.key-ttl.ms": KEY_TTL_MS})
-    core, probe = build_operator(
-        one_action(waits_on_gate).plan(), state, InMemoryMetricBackend(), config
-    )
-    timers = ClockTimers(clock, state)
-    state.set_current_key("k")
-    assert core.process_input("k", 5, None, timers) == []
-    for _ in range(12):  # 3 x the TTL, visited by its heartbeat every 2.5 s (state time)
-        clock.now += KEY_TTL_MS / 4000
-        state.set_current_key("k")
-        assert core.on_timer("k", timers) == []
-        assert probe.key_meta().active
+    config = {"durable-execution.key-ttl.ms": KEY_TTL_MS}
+    agent = one_action(waits_on_gate)
+    h = AgentTestHarness(agent, config, clock=clock)
+    assert h.send("k", 1) == []
+    assert h.send("k", 2) == []  # waits behind the parked run
+    snapshot = h.snapshot()
+    h.close()
     GATE.set()
-    outputs: list[Any] = []
-    deadline = time.monotonic() + 5
-    while not outputs and time.monotonic() < deadline:
-        state.set_current_key("k")
-        outputs = core.on_timer("k", timers)
-    assert outputs == [5]
-    assert not timers.end_of_input
-    core.close()
+    clock.now += 3 * KEY_TTL_MS / 1000  # restored three key TTLs later
+    restored = AgentTestHarness.restore(agent, snapshot, config, clock=clock)
+    assert sorted(restored.drain() + restored.end_input()) == [1, 2]
+    restored.close()
 
 
-class ClockTimers:
-    """Timers on the test's clock; the test fires them itself."""
-
-    def __init__(self, clock: Clock, state: InMemoryKeyedState) -> None:
-        self._clock = clock
-        self._state = state
-        self.end_of_input: set[Hashable] = set()
-
-    def now_ms(self) -> int:
-        return int(self._clock() * 1000)
-
-    def wake_at(self, time_ms: int) -> None:
-        pass
-
-    def at_end_of_input(self) -> None:
-        self.end_of_input.add(self._state.current_key)
-
-    def cancel_end_of_input(self) -> None:
-        self.end_of_input.discard(self._state.current_key)
+def keyed_call(x: int) -> str:
+    KEYS_SEEN.append(x)
+    return current_call().idempotency_key
 
 
-def test_key_meta_of_the_previous_format_still_loads() -> None:
-    # Format 1: (next_seq, next_start, active, job); every input was numbered on arrival.
-    meta = KeyMeta.from_state((5, 3, True, "job-1"))
-    assert (meta.next_seq, meta.job, meta.active) == (5, "job-1", True)
-    assert (meta.next_arrival, meta.next_start) == (5, 3)  # inputs 3 and 4 still wait
+KEYS_SEEN: list[int] = []
+
+
+def exposes_key(event: InputEvent, ctx: RunnerContext) -> None:
+    ctx.send_event(OutputEvent(output=ctx.durable_execute(keyed_call, event.input)))
+
+
+@pytest.mark.parametrize("with_store", [False, True], ids=["keyed-state", "store"])
+def test_an_input_after_the_key_ttl_keeps_its_identity_across_a_restore(with_store: bool) -> None:
+    """The numbering is read from state whenever a callback needs it, never from a cache that
+    outlives its TTL: a replay gets the identity (and the store record) of its first attempt."""
+    KEYS_SEEN.clear()
+    clock = Clock()
+    config: dict[str, Any] = {"job-identifier": "j", "durable-execution.key-ttl.ms": 100_000}
+    store = InMemoryActionStateStore() if with_store else None
+    if with_store:
+        config["action-state.retention.ms"] = 5_000
+    agent = one_action(exposes_key)
+    h = AgentTestHarness(agent, config, clock=clock, store=store)
+    h.send("k", 1)
+    clock.now += 200  # idle for longer than the key TTL: its numbering expired in state
+    snapshot = h.snapshot()
+    [first_attempt] = h.send("k", 2)
+    h.close()
+    restored = AgentTestHarness.restore(agent, snapshot, config, clock=clock, store=store)
+    [replay] = restored.send("k", 2)
+    restored.close()
+    assert replay == first_attempt
+    assert ([1, 2] if with_store else [1, 2, 2]) == KEYS_SEEN  # the store answered the replay
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [(5, 3, True, "job-1"), (2, 5, "job-1", True, 5, 3)],
+    ids=["format-1", "format-2"],
+)
+def test_key_meta_of_the_previous_formats_still_loads(raw: tuple[Any, ...]) -> None:
+    # Format 1 numbered every input on arrival; both kept the numbering with the in-flight
+    # counters, and a key read in them moves it to its own state.
+    meta = KeyMeta.from_state(raw)
+    assert (meta.active, meta.next_arrival, meta.next_start) == (True, 5, 3)  # 3 and 4 wait
+    assert meta.numbering is not None and meta.changed and meta.numbering.changed
+    assert (meta.numbering.next_seq, meta.numbering.job) == (5, "job-1")
     assert KeyMeta.from_state(meta.to_state()) == meta
 
 
-def test_key_ttl_must_outlast_the_store_retention() -> None:
+def test_key_ttl_must_outlast_the_store_records() -> None:
+    # A record lives its retention (9 s) and until the next pruning pass (a quarter of it): with
+    # a minute to spare the key TTL must exceed 71.25 s.
     config = {
-        "durable-execution.key-ttl.ms": 60_000,
-        "action-state.retention.ms": 120_000,
+        "durable-execution.key-ttl.ms": 70_000,
+        "action-state.retention.ms": 9_000,
         "job-identifier": "j",
     }
-    from flink_agents_ctx.testing import InMemoryActionStateStore
-
     with pytest.raises(ConfigError, match="durable-execution.key-ttl.ms"):
         AgentTestHarness(one_action(sync_call), config, store=InMemoryActionStateStore())
