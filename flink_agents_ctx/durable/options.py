@@ -1,7 +1,9 @@
-"""Per-call options of durable calls, and what a running call can learn about itself."""
+"""Options of durable calls (per call, and the replay mismatch mode), and what a running call can
+learn about itself."""
 
 from __future__ import annotations
 
+import enum
 import random
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -10,6 +12,18 @@ from typing import Any, NamedTuple
 
 from flink_agents_ctx.durable.codec import get_codec
 from flink_agents_ctx.errors import ConfigError, FlinkAgentsError
+
+
+class MismatchMode(str, enum.Enum):
+    """What a replayed call that differs from its record does (``durable-execution.mismatch-mode``)."""
+
+    LENIENT = "lenient"
+    """Log, count ``numOfJournalMismatches``, make the call and replace the record."""
+    STRICT = "strict"
+    """Raise :class:`~flink_agents_ctx.NonDeterministicReplayError`."""
+    REPLAY_ONLY = "replay-only"
+    """Like strict, and also raise :class:`~flink_agents_ctx.JournalMissError` instead of making
+    a call that has no record."""
 
 
 @dataclass(frozen=True)

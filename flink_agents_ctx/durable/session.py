@@ -16,7 +16,6 @@ answers replays. A :class:`~flink_agents_ctx.errors.DurabilityError` from the jo
 from __future__ import annotations
 
 import asyncio
-import enum
 import functools
 import itertools
 import logging
@@ -36,7 +35,7 @@ from flink_agents_ctx.durable.identity import (
     function_id,
 )
 from flink_agents_ctx.durable.journal import CallJournal
-from flink_agents_ctx.durable.options import NO_RETRY, CallInfo, DurableFunction
+from flink_agents_ctx.durable.options import NO_RETRY, CallInfo, DurableFunction, MismatchMode
 from flink_agents_ctx.durable.records import CallRecord, CallStatus, ErrorInfo
 from flink_agents_ctx.durable.step_loop import StepLoop
 from flink_agents_ctx.errors import (
@@ -56,18 +55,6 @@ _TIMEOUT_TYPE = f"{DurableCallTimeoutError.__module__}.{DurableCallTimeoutError.
 # The options of a plain function passed to durable_execute (no call id, retry, timeout...).
 _PLAIN = DurableFunction(len)
 T = TypeVar("T")
-
-
-class MismatchMode(str, enum.Enum):
-    """What a replayed call that differs from its record does (``durable-execution.mismatch-mode``)."""
-
-    LENIENT = "lenient"
-    """Log, count ``numOfJournalMismatches``, make the call and replace the record."""
-    STRICT = "strict"
-    """Raise :class:`~flink_agents_ctx.NonDeterministicReplayError`."""
-    REPLAY_ONLY = "replay-only"
-    """Like strict, and also raise :class:`~flink_agents_ctx.JournalMissError` instead of making
-    a call that has no record."""
 
 
 class _Call(NamedTuple):
@@ -189,14 +176,8 @@ class DurableSession:
                 outcome = finished
         if outcome.journal:
             record = self._make_record(call, outcome)  # raises JournalEncodingError
-            self.check()
-            try:
-                self._journal.commit(record)  # before the action goes on
-                self._journal.write(record)
-            except DurabilityError as e:
-                self.fatal = e
-                raise
-            self.load()[record.position] = record
+            self._journaled(self._journal.commit, record)  # before the action goes on
+            self._keep(record)
         if outcome.ok:
             return outcome.value
         raise _as_raisable(outcome.error)
@@ -496,12 +477,6 @@ class DurableSession:
         self._inflight.clear()
         if not keep_journal:
             self._journal.clear()
-
-
-def _deliver(outcome: Outcome) -> Any:
-    if outcome.ok:
-        return outcome.value
-    raise _as_raisable(outcome.error)
 
 
 def _as_raisable(error: BaseException | None) -> BaseException:

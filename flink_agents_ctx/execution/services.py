@@ -9,7 +9,7 @@ from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.durable.execution_ref import DurableStats
 from flink_agents_ctx.durable.executor import CallExecutor
 from flink_agents_ctx.durable.journal import JournalOpener
-from flink_agents_ctx.durable.session import MismatchMode
+from flink_agents_ctx.durable.options import MismatchMode
 from flink_agents_ctx.mailbox import Mailbox
 from flink_agents_ctx.memory.memory_object import MemoryTree
 from flink_agents_ctx.metrics.builtin import BuiltinMetrics

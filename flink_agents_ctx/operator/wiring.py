@@ -45,7 +45,7 @@ from flink_agents_ctx.context.python import python_body
 from flink_agents_ctx.durable.execution_ref import DurableStats
 from flink_agents_ctx.durable.executor import CallExecutor
 from flink_agents_ctx.durable.journal import JournalOpener, KeyedJournals
-from flink_agents_ctx.durable.session import MismatchMode
+from flink_agents_ctx.durable.options import MismatchMode
 from flink_agents_ctx.errors import AgentDefinitionError, ConfigError
 from flink_agents_ctx.execution.action_execution import ActionBody
 from flink_agents_ctx.execution.services import ExecutionServices
