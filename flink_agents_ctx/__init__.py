@@ -47,6 +47,9 @@ from flink_agents_ctx.errors import (
     DurableScopeError,
     EventSerializationError,
     FlinkAgentsError,
+    JavaActionError,
+    JavaBridgeError,
+    JavaCallError,
     JournalDecodingError,
     JournalEncodingError,
     JournalMissError,
@@ -58,6 +61,7 @@ from flink_agents_ctx.errors import (
     NonDeterministicReplayError,
     UnknownResourceError,
     UnsupportedAwaitError,
+    WireFormatError,
 )
 from flink_agents_ctx.events import ActionFailedEvent, Event, InputEvent, OutputEvent
 from flink_agents_ctx.memory.memory_object import NESTED_OBJECT, MemoryObject
@@ -66,6 +70,7 @@ from flink_agents_ctx.resources.registry import ResourceContext
 from flink_agents_ctx.types import MemoryRef, MemoryType, ResourceType
 
 if TYPE_CHECKING:
+    from flink_agents_ctx.bridge_jar import bridge_jar
     from flink_agents_ctx.operator._compat import stop_with_savepoint, trigger_savepoint
     from flink_agents_ctx.operator.pipeline import AgentsExecutionEnvironment
 
@@ -91,6 +96,9 @@ __all__ = [
     "Gauge",
     "Histogram",
     "InputEvent",
+    "JavaActionError",
+    "JavaBridgeError",
+    "JavaCallError",
     "JournalDecodingError",
     "JournalEncodingError",
     "JournalMissError",
@@ -111,7 +119,9 @@ __all__ = [
     "RunnerContext",
     "UnknownResourceError",
     "UnsupportedAwaitError",
+    "WireFormatError",
     "action",
+    "bridge_jar",
     "current_call",
     "durable",
     "stop_with_savepoint",
@@ -124,6 +134,10 @@ def __getattr__(name: str) -> Any:
         from flink_agents_ctx.operator.pipeline import AgentsExecutionEnvironment
 
         return AgentsExecutionEnvironment
+    if name == "bridge_jar":  # lazily, so ``python -m flink_agents_ctx.bridge_jar`` runs it once
+        from flink_agents_ctx.bridge_jar import bridge_jar
+
+        return bridge_jar
     if name in ("stop_with_savepoint", "trigger_savepoint"):
         from flink_agents_ctx.operator import _compat
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -22,6 +23,7 @@ from typing import Any
 from flink_agents_ctx.errors import AgentDefinitionError
 from flink_agents_ctx.events import Event
 from flink_agents_ctx.types import ActionKind, ResourceType
+from flink_agents_ctx.values import EVENT_FIELD, find_problem
 
 _ACTION_ATTR = "__flink_agents_action__"
 
@@ -50,6 +52,22 @@ class ActionSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.func))
+
+
+@dataclass(frozen=True)
+class JavaClass:
+    """The Java class of a Java action: it stands where a Python action has its function."""
+
+    class_name: str
+
+    def __call__(self, event: Any, ctx: Any) -> None:
+        raise AgentDefinitionError(
+            f"{self.class_name} is a Java action; it runs inside the TaskManager JVM of a "
+            "thread-mode job, not as a Python function"
+        )
+
+
+_JAVA_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*")
 
 
 @dataclass(frozen=True)
@@ -191,6 +209,56 @@ class Agent:
         events = _check_event_types(f"add_action('{name}')", tuple(listen_to))
         policy = _check_failure_policy(f"add_action('{name}')", on_failure)
         self._register(name, events, func, action_config, policy)
+        return self
+
+    def add_java_action(
+        self,
+        name: str,
+        class_name: str,
+        listen_to: list[type[Event]] | tuple[type[Event], ...],
+        *,
+        on_failure: str = "fail",
+        **action_config: Any,
+    ) -> Agent:
+        """Add an action written in Java; returns the agent for chaining.
+
+        Args:
+            name: the action's name in the agent.
+            class_name: a class implementing ``flinkagentsctx.api.Action`` with a public
+                no-argument constructor, in a jar the job ships (``env.add_jars(...)`` or
+                ``pipeline.jars``).
+            listen_to, on_failure, **action_config: as for :func:`action`; the settings must
+                have a wire form (JSON data, bytes), the Java action reads them with
+                ``ctx.getActionConfig()``.
+
+        Java actions need thread mode (``python.execution-mode: thread``, the default of
+        :class:`~flink_agents_ctx.AgentsExecutionEnvironment`).
+        """
+        if name in self._actions:
+            raise AgentDefinitionError(f"the agent already has an action named '{name}'")
+        if not isinstance(class_name, str) or not _JAVA_NAME.fullmatch(class_name):
+            raise AgentDefinitionError(
+                f"add_java_action('{name}'): class_name {class_name!r} is not a Java class name; "
+                "give the binary name, such as 'com.example.ScoreAction' (nested classes: "
+                "'com.example.Outer$Inner')"
+            )
+        events = _check_event_types(f"add_java_action('{name}')", tuple(listen_to))
+        policy = _check_failure_policy(f"add_java_action('{name}')", on_failure)
+        problem = find_problem(action_config, EVENT_FIELD)
+        if problem is not None:
+            raise AgentDefinitionError(
+                f"add_java_action('{name}'): setting{problem.where} {problem.reason}; Java "
+                "action settings must be JSON data (None, bool, int, float, str, bytes, lists, "
+                "str-keyed dicts)"
+            )
+        self._actions[name] = ActionSpec(
+            name,
+            events,
+            JavaClass(class_name),
+            ActionKind.JAVA,
+            MappingProxyType(dict(action_config)),
+            policy,
+        )
         return self
 
     def add_resource(

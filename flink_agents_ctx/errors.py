@@ -226,3 +226,65 @@ class ActionStateStoreError(DurabilityError):
     def __init__(self, message: str, *, store: str) -> None:
         super().__init__(message)
         self.store = store
+
+
+class WireFormatError(FlinkAgentsError, ValueError):
+    """A value or event has no form in the Java bridge's wire format, or wire text is malformed.
+
+    ``where`` names the part (a field, an index, a tag)."""
+
+    def __init__(self, message: str, *, where: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+class JavaBridgeError(FlinkAgentsError, RuntimeError):
+    """The Java bridge cannot run: no thread mode, the bridge jar or an action class is missing,
+    or the bridge speaks another wire-format version. The message says which and what to do."""
+
+
+class JavaActionError(FlinkAgentsError, RuntimeError):
+    """A Java action threw. Carries the Java exception's class, message and stack text."""
+
+    def __init__(
+        self, message: str, *, java_class: str, java_message: str, java_stack: str
+    ) -> None:
+        super().__init__(message)
+        self.java_class = java_class
+        self.java_message = java_message
+        self.java_stack = java_stack
+
+
+class JavaCallError(FlinkAgentsError, RuntimeError):
+    """A Java durable call threw; recorded and raised again on replay like a Python failure.
+
+    ``str()`` is ``"<java class>: <message>"``; ``java_stack`` holds the Java stack text when the
+    exception was made from the live failure (or rebuilt from a pickled record)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        java_class: str | None = None,
+        java_message: str | None = None,
+        java_stack: str = "",
+    ) -> None:
+        super().__init__(message)
+        head, _, tail = message.partition(": ")
+        self.java_class = java_class if java_class is not None else head
+        self.java_message = java_message if java_message is not None else tail
+        self.java_stack = java_stack
+
+    def __reduce__(self) -> Any:
+        return (
+            _rebuild_java_call_error,
+            (self.message, self.java_class, self.java_message, self.java_stack),
+        )
+
+
+def _rebuild_java_call_error(
+    message: str, java_class: str, java_message: str, java_stack: str
+) -> JavaCallError:
+    return JavaCallError(
+        message, java_class=java_class, java_message=java_message, java_stack=java_stack
+    )

@@ -16,6 +16,7 @@ from typing import Any
 
 EXECUTION_MODE = "python.execution-mode"
 PYTHON_EXECUTABLE = "python.executable"
+PIPELINE_JARS = "pipeline.jars"
 _MIN_LONG = -(2**63)
 
 

@@ -12,11 +12,13 @@ from pyflink.common.typeinfo import TypeInformation
 from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
 
 from flink_agents_ctx.agent import Agent
+from flink_agents_ctx.bridge_jar import bridge_jar
 from flink_agents_ctx.config import AgentConfig
-from flink_agents_ctx.errors import ConfigError
+from flink_agents_ctx.errors import ConfigError, JavaBridgeError
 from flink_agents_ctx.operator import _compat
 from flink_agents_ctx.operator.flink_function import AgentFunction
 from flink_agents_ctx.operator.wiring import JobFacts
+from flink_agents_ctx.types import ActionKind
 
 # Before any JVM starts (importing this module precedes creating an environment in user code).
 _JVM_STARTED_BEFORE_IMPORT = _compat.gateway_running()
@@ -112,6 +114,8 @@ class AgentBuilder:
         if self._agent is None:
             raise ConfigError("call apply(agent) before to_datastream()", key="agent")
         name = name or f"agent-{type(self._agent).__name__}"
+        if any(spec.kind is ActionKind.JAVA for spec in self._agent.actions.values()):
+            _ship_java_bridge(self._env, name)
         interval, retained, timeout = _compat.checkpointing(self._env)
         facts = JobFacts(
             checkpoint_interval_ms=interval,
@@ -120,6 +124,23 @@ class AgentBuilder:
         )
         function = AgentFunction(self._agent, self._config, facts, self._key_selector)
         return self._keyed.process(function, output_type=output_type).name(name).uid(name)
+
+
+def _ship_java_bridge(env: StreamExecutionEnvironment, operator: str) -> None:
+    """Java actions run in the TaskManager JVM through pemja: thread mode only, with the bridge
+    jar on the job's class path."""
+    j_conf = _compat.env_configuration(env)
+    mode = str(j_conf.getString(_compat.EXECUTION_MODE, "thread"))
+    if mode != "thread":
+        raise JavaBridgeError(
+            f"agent operator '{operator}' has Java actions, and python.execution-mode is "
+            f"{mode!r}: Java actions run inside the TaskManager JVM, which only thread mode "
+            "shares with Python. Set python.execution-mode to 'thread' (the default of "
+            "AgentsExecutionEnvironment)"
+        )
+    uri = bridge_jar().as_uri()
+    if uri not in str(j_conf.getString(_compat.PIPELINE_JARS, "")):
+        env.add_jars(uri)
 
 
 def _check_jvm_path() -> None:

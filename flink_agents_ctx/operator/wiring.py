@@ -27,7 +27,7 @@ from flink_agents_ctx.action_state.pruning import (
     default_retention_s,
     longest_record_life_s,
 )
-from flink_agents_ctx.agent import ActionSpec, AgentPlan
+from flink_agents_ctx.agent import AgentPlan
 from flink_agents_ctx.backends.protocols import KeyedStateBackend, MetricBackend, StateTtl
 from flink_agents_ctx.config import (
     ASYNC_MAX_WAKE_INTERVAL_MS,
@@ -41,12 +41,13 @@ from flink_agents_ctx.config import (
     SHORT_TERM_MEMORY_TTL_VISIBILITY,
     AgentConfig,
 )
+from flink_agents_ctx.context.java import JavaActions, JavaRuntime, RuntimeFactory
 from flink_agents_ctx.context.python import python_body
 from flink_agents_ctx.durable.execution_ref import DurableStats
 from flink_agents_ctx.durable.executor import CallExecutor
 from flink_agents_ctx.durable.journal import JournalOpener, KeyedJournals
 from flink_agents_ctx.durable.options import MismatchMode
-from flink_agents_ctx.errors import AgentDefinitionError, ConfigError
+from flink_agents_ctx.errors import ConfigError
 from flink_agents_ctx.execution.action_execution import ActionBody
 from flink_agents_ctx.execution.services import ExecutionServices
 from flink_agents_ctx.mailbox import Mailbox
@@ -68,9 +69,6 @@ from flink_agents_ctx.state_layout import ACTION_JOURNAL, SENSORY_MEMORY, SHORT_
 from flink_agents_ctx.types import ActionKind, MemoryType
 
 _log = logging.getLogger(__name__)
-
-# How each language runs its actions; a language without an entry cannot be used yet.
-BODIES: dict[ActionKind, Callable[[ActionSpec], ActionBody]] = {ActionKind.PYTHON: python_body}
 
 
 @dataclass(frozen=True)
@@ -108,12 +106,15 @@ def build_operator(
     config: AgentConfig,
     facts: JobFacts | None = None,
     store: ActionStateStore | None = None,
+    java_runtime: RuntimeFactory | None = None,
 ) -> BuiltOperator:
     """An operator core for ``plan`` on ``state`` and ``metrics``, and its probe.
 
     Args:
         store: an action-state store to use instead of opening ``action-state.store`` (the
             caller keeps owning it).
+        java_runtime: makes the Java side of the operator's Java actions (default: the bridge in
+            this JVM, through pemja).
     """
     facts = facts or JobFacts()
     key_ttl_ms = config.get(DURABLE_KEY_TTL_MS)
@@ -148,6 +149,16 @@ def build_operator(
         if owned:
             closers.append(store.close)
     services = build_services(plan, state, metrics, config, journals)
+    bodies: dict[str, ActionBody] = {}
+    java: JavaActions | None = None
+    for spec in plan.actions:
+        if spec.kind is ActionKind.JAVA:
+            if java is None:
+                java = JavaActions(services, plan, java_runtime or _pemja_runtime)
+                closers.insert(0, java.close)
+            bodies[spec.name] = java.body(spec)
+        else:
+            bodies[spec.name] = python_body(spec)
     key_switch = state.key_switch()
     parts = OperatorParts(
         plan=plan,
@@ -156,7 +167,7 @@ def build_operator(
         journals=keyed,
         key_switch=key_switch,
         wakeups=Wakeups(key_switch is not None, config.get(ASYNC_MAX_WAKE_INTERVAL_MS) or 20),
-        bodies={spec.name: _body(spec) for spec in plan.actions},
+        bodies=bodies,
         configured_job=config.get(JOB_IDENTIFIER),
         default_job=config.get(JOB_IDENTIFIER) or facts.job_id or plan.name,
         housekeeping=housekeeping,
@@ -215,14 +226,10 @@ def _key_runs(state: KeyedStateBackend, key_ttl_ms: int | None) -> KeyRuns:
     return KeyRuns(state, None if key_ttl_ms is None else StateTtl(key_ttl_ms))
 
 
-def _body(spec: ActionSpec) -> ActionBody:
-    make = BODIES.get(spec.kind)
-    if make is None:
-        raise AgentDefinitionError(
-            f"action '{spec.name}' is a {spec.kind.value} action, and this release runs only "
-            f"{', '.join(k.value for k in BODIES)} actions"
-        )
-    return make(spec)
+def _pemja_runtime() -> JavaRuntime:
+    from flink_agents_ctx.context.pemja_runtime import PemjaRuntime
+
+    return PemjaRuntime()
 
 
 def _retention_s(config: AgentConfig, facts: JobFacts, key_ttl_ms: int | None) -> float:

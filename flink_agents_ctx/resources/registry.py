@@ -87,6 +87,11 @@ class ResourceRegistry:
             )
         return self._built[name]
 
+    def declared_type(self, name: str) -> ResourceType | None:
+        """The type ``name`` is declared with, or ``None``."""
+        spec = self._specs.get(name)
+        return None if spec is None else spec.type
+
     def close(self) -> None:
         """Close every built resource that has ``close()``; errors are logged, not raised."""
         for name, resource in reversed(list(self._built.items())):

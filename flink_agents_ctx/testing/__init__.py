@@ -26,8 +26,9 @@ from typing import Any
 from flink_agents_ctx.action_state.port import ActionStateStore
 from flink_agents_ctx.agent import Agent
 from flink_agents_ctx.config import AgentConfig
+from flink_agents_ctx.context.java import JavaRuntime, RuntimeFactory
 from flink_agents_ctx.durable.records import CallRecord
-from flink_agents_ctx.errors import OperatorStateError
+from flink_agents_ctx.errors import JavaBridgeError, OperatorStateError
 from flink_agents_ctx.operator.wiring import build_operator
 from flink_agents_ctx.testing.fakes import (
     InMemoryActionStateStore,
@@ -69,6 +70,14 @@ class _Timers:
         self._owner._end_of_input.discard(self._owner.state.current_key)
 
 
+def _no_jvm() -> JavaRuntime:
+    raise JavaBridgeError(
+        "the test harness runs without a JVM, so it cannot run Java actions; pass "
+        "java_runtime=lambda: ScriptedJavaRuntime({...}) with Python stand-ins for the Java "
+        "classes, or test Java actions in a mini-cluster job"
+    )
+
+
 class AgentTestHarness:
     """Drives an agent through :class:`OperatorCore` on in-memory keyed state.
 
@@ -79,6 +88,8 @@ class AgentTestHarness:
         store: a write-ahead action-state store to use (for example an
             :class:`InMemoryActionStateStore` shared with a restored harness) instead of the one
             ``action-state.store`` names.
+        java_runtime: makes the Java side of the agent's Java actions (the harness runs without
+            a JVM: pass a :class:`~flink_agents_ctx.testing.fakes.ScriptedJavaRuntime`).
     """
 
     def __init__(
@@ -88,13 +99,19 @@ class AgentTestHarness:
         *,
         clock: Callable[[], float] | None = None,
         store: ActionStateStore | None = None,
+        java_runtime: RuntimeFactory | None = None,
     ) -> None:
         self.agent = agent
         self.config = AgentConfig(config)
         self.state = InMemoryKeyedState(clock)
         self.metrics = InMemoryMetricBackend()
         self._core, self._probe = build_operator(
-            agent.plan(), self.state, self.metrics, self.config, store=store
+            agent.plan(),
+            self.state,
+            self.metrics,
+            self.config,
+            store=store,
+            java_runtime=java_runtime or _no_jvm,
         )
         self._wake: dict[Hashable, set[int]] = {}
         self._end_of_input: set[Hashable] = set()
@@ -260,9 +277,10 @@ class AgentTestHarness:
         *,
         clock: Callable[[], float] | None = None,
         store: ActionStateStore | None = None,
+        java_runtime: RuntimeFactory | None = None,
     ) -> AgentTestHarness:
         """A new harness (a new operator instance) continuing from ``snapshot``."""
-        harness = cls(agent, config, clock=clock, store=store)
+        harness = cls(agent, config, clock=clock, store=store, java_runtime=java_runtime)
         harness.state.restore(snapshot.state)
         if snapshot.timers:
             wake, end_of_input = pickle.loads(snapshot.timers)

@@ -52,3 +52,42 @@ def test_every_option_is_in_the_configuration_table() -> None:
     table = README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `([a-z0-9.-]+)` \|", table, flags=re.M))
     assert documented == {option.key for option in known_options()}
+
+
+def test_java_action_example_compiles_and_registers(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import types
+
+    from flink_agents_ctx import Agent, Event
+    from flink_agents_ctx.bridge_jar import bridge_jar
+    from flink_agents_ctx.types import ActionKind
+
+    text = README.read_text()
+    (java,) = re.findall(r"```java\n(.*?)```", text, flags=re.S)
+    source = tmp_path / "com" / "example" / "ScoreRules.java"
+    source.parent.mkdir(parents=True)
+    source.write_text(java)
+    javac = shutil.which("javac")
+    assert javac is not None, "the README's Java example needs javac (a JDK 17)"
+    done = subprocess.run(
+        [javac, "-cp", str(bridge_jar()), "-d", str(tmp_path / "classes"), str(source)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "classes" / "com" / "example" / "ScoreRules.class").exists()
+
+    (block,) = [b for b in python_blocks() if "add_java_action" in b]
+    jars: list[str] = []
+    namespace: dict[str, object] = {
+        "Event": Event,
+        "agent": Agent(),
+        "env": types.SimpleNamespace(add_jars=jars.append),
+    }
+    exec(compile(block, "README.md", "exec"), namespace)
+    spec = namespace["agent"].actions["rules"]  # type: ignore[attr-defined]
+    assert spec.kind is ActionKind.JAVA
+    assert dict(spec.config) == {"limit": 100}
+    assert jars == ["file:///path/to/rules.jar"]

@@ -1,0 +1,96 @@
+"""Agents with Java actions (classes from java-bridge/src/test/java/flinkagentsctx/examples)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from flink_agents_ctx import Agent, Event, InputEvent, OutputEvent, RunnerContext, action
+
+
+class Checked(Event):
+    note: str
+
+
+class Misuse(Event):
+    what: str
+
+
+class Back(Event):
+    value: Any
+
+
+class Score(Event):
+    n: int
+
+
+class Scored(Event):
+    n: int
+    score: int
+
+
+class MixedAgent(Agent):
+    """Python -> Java (RulesCheck) -> Python, each reading the memory the others wrote; inputs
+    that are strings go to the Misbehaving Java action instead."""
+
+    @action(InputEvent)
+    @staticmethod
+    def first(event: InputEvent, ctx: RunnerContext) -> None:
+        _key, value = event.input
+        if isinstance(value, str):
+            ctx.send_event(Misuse(what=value))
+            return
+        ctx.sensory_memory.set("from_python", value)
+        count = ctx.short_term_memory.get("count") or 0
+        ctx.short_term_memory.set("count", count + 1)
+        ctx.send_event(Checked(note=f"n={value}"))
+
+    @action(Back)
+    @staticmethod
+    def last(event: Back, ctx: RunnerContext) -> None:
+        record = {
+            "back": event.value,
+            "from_java": ctx.sensory_memory.get("from_java"),
+            "seen": ctx.short_term_memory.get("java.seen"),
+        }
+        ctx.send_event(OutputEvent(output=json.dumps(record, sort_keys=True)))
+
+
+def mixed_agent() -> Agent:
+    return (
+        MixedAgent()
+        .add_java_action("rules", "flinkagentsctx.examples.RulesCheck", [Checked], limit=3)
+        .add_java_action("misbehaving", "flinkagentsctx.examples.Misbehaving", [Misuse])
+    )
+
+
+class ScoreAgent(Agent):
+    """Python -> Java (DurableScore, one durable call per input) -> Python; the last action fails
+    once at input ``test.fail-at`` after a checkpoint completed (``test.marker`` remembers it)."""
+
+    @action(InputEvent)
+    @staticmethod
+    def ask(event: InputEvent, ctx: RunnerContext) -> None:
+        ctx.send_event(Score(n=int(event.input)))
+
+    @action(Scored)
+    @staticmethod
+    def finish(event: Scored, ctx: RunnerContext) -> None:
+        config = ctx.config
+        marker = Path(str(config.get_raw("test.marker")))
+        checkpoints = Path(str(config.get_raw("test.checkpoint-dir")))
+        if (
+            event.n == config.get_raw("test.fail-at")
+            and not marker.exists()
+            and any(checkpoints.rglob("_metadata"))
+        ):
+            marker.touch()
+            raise RuntimeError(f"injected failure at input {event.n}")
+        ctx.send_event(OutputEvent(output=f"{event.n}:{event.score}"))
+
+
+def score_agent(call_log: str) -> Agent:
+    return ScoreAgent().add_java_action(
+        "score", "flinkagentsctx.examples.DurableScore", [Score], call_log=call_log
+    )
