@@ -7,17 +7,24 @@ Runs on a local mini-cluster in thread mode, one job at a time, in ``--rounds`` 
       output cross the bridge;
   (c) memory calls: a Python action and a Java action (``flinkagentsctx.examples.MemoryLoop``) each
       make ``--loops`` pairs of sensory-memory set + get per record and time them inside the action
-      (``time.perf_counter_ns`` / ``System.nanoTime``): the cost of one call in each language.
+      (``time.perf_counter_ns`` / ``System.nanoTime``): the cost of one call in each language;
+  (d) async Java calls: ``flinkagentsctx.examples.SlowLookup`` awaits one 50 ms
+      ``durableExecuteAsync`` per input, 100 keys x 10 inputs, 10 threads, on JDK 21 (suspended:
+      compared with the ideal inputs x 0.05 s / threads) and, with 100 inputs, on JDK 17 (a
+      synchronous call). Each runs in a child process, since a process starts one JVM.
 Throughput is measured where the records arrive (a timing map after the operator), from the first
 to the last record; the best of the rounds is kept.
 
-usage: ./dev bench java_bridge [--records N] [--keys K] [--rounds R] [--loops L]
+usage: ./dev bench java_bridge [--records N] [--keys K] [--rounds R] [--loops L] [--skip-async]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +40,7 @@ from flink_agents_ctx import (
     RunnerContext,
 )
 from flink_agents_ctx.bridge_jar import examples_jar
+from flink_agents_ctx.jdk import jdk21_home
 
 
 def count_action(event: InputEvent, ctx: RunnerContext) -> None:
@@ -105,6 +113,7 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--loops", type=int, default=20)
+    parser.add_argument("--skip-async", action="store_true", help="skip part (d)")
     args = parser.parse_args()
     rates: dict[str, float] = {}
     costs: dict[str, float] = {}
@@ -137,6 +146,32 @@ def main() -> None:
         f"best memory call: python {py_call / 1000:.2f} µs, java (bridged) "
         f"{java_call / 1000:.2f} µs, java/python = {java_call / py_call:.1f}"
     )
+    if not args.skip_async:
+        async_calls()
+
+
+def async_calls() -> None:
+    """Part (d), in child processes (one JVM each)."""
+    root = Path(__file__).resolve().parents[1]
+    job = root / "tests" / "integration" / "jobs" / "java_job.py"
+    runs = [("21", 100, 10), ("17", 20, 5)]
+    if jdk21_home() is None:
+        print("async Java calls on JDK 21: skipped (pip install 'flink-agents-ctx[jdk21]')")
+        runs = runs[1:]
+    for jdk, keys, per_key in runs:
+        with tempfile.TemporaryDirectory() as tmp:
+            times = Path(tmp) / "times.json"
+            env = {**os.environ, "FLINK_AGENTS_CTX_JDK": jdk}
+            command = [sys.executable, str(job), "slow", f"{tmp}/out", str(times)]
+            command += [str(keys), str(per_key), "50", "10"]
+            subprocess.run(command, env=env, check=True, capture_output=True, timeout=600)
+            first, last, count = json.loads(times.read_text())
+        ideal = count * 0.05 / 10
+        print(
+            f"async Java calls on JDK {jdk}: {count} inputs x 50 ms, 10 threads: "
+            f"{last - first:.2f} s first to last output, ideal {ideal:.2f} s, "
+            f"ratio {(last - first) / ideal:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Layers (a module imports only from its own layer or below; ``tests/unit/test_lay
 
     testing        the harness, the probe it reads through, in-memory fakes of the storage ports
     operator       OperatorCore (schedules runs), wiring, the probe, the Flink adapter, pipeline
-    context        runner contexts: one API per language over an action execution (Python)
+    context        runner contexts: one API per language over an action execution (Python, and
+                   Java through the bridge's endpoint and its pemja runtime)
     execution      ActionExecution: one action execution from start to commit or abort
     action_state   the write-ahead store: port, store journal, SQL adapters, pruning, addresses
     memory, durable, metrics, resources
@@ -12,9 +13,10 @@ Layers (a module imports only from its own layer or below; ``tests/unit/test_lay
                    keyed implementation, sessions, the worker pool, the step loop); metrics;
                    resources
     backends       keyed-state and metric seams, and their PyFlink implementation
-    errors, types, config, events, agent, mailbox, values, state_layout
+    errors, types, config, events, agent, mailbox, values, state_layout, wire, jdk, bridge_jar
                    definitions: typed errors, records, the configuration table, events, agents,
-                   the mailbox rule, valid values, every keyed state's name and format
+                   the mailbox rule, valid values, every keyed state's name and format, the Java
+                   bridge's wire format, the JDK choice, building the bridge jar
 
 PyFlink is imported only by ``backends.flink_state`` and ``operator`` modules that touch Flink;
 ``AgentsExecutionEnvironment`` is loaded lazily so harness-only users do not import PyFlink.

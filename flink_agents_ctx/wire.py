@@ -36,7 +36,24 @@ from flink_agents_ctx.types import MemoryRef, MemoryType
 WIRE_VERSION = 1
 
 _PLAIN = (str, int, bool, type(None))
-_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def _no_json_form(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+# The C parts of the json module, called directly (made once): the bridge crosses once per memory
+# call, and the pure-Python wrappers around them were a third of its cost in Python.
+_quote: Callable[[str], str] = getattr(json.encoder, "encode_basestring_ascii")  # noqa: B009
+_c_encoder = getattr(json.encoder, "c_make_encoder")(  # noqa: B009
+    None, _no_json_form, _quote, None, ":", ",", False, False, False
+)
+_scan: Callable[[str, int], tuple[Any, int]] = getattr(json.JSONDecoder(), "scan_once")  # noqa: B009
+
+
+def _dumps(data: Any) -> str:
+    """JSON text of plain data (what :func:`to_json` returns), without spaces."""
+    return "".join(_c_encoder(data, 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +122,21 @@ def to_json(value: Any, where: str = "value", depth: int = 0) -> Any:
 def encode(value: Any) -> str:
     """``value``'s wire text."""
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return _dumps(value)
+    if kind is str:
+        return _quote(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    if kind is MemoryRef:
+        return (
+            f'{{"$ref":{{"memory_type":{_quote(value.memory_type.value)},'
+            f'"path":{_quote(value.path)}}}}}'
+        )
     return _dumps(to_json(value))
 
 
@@ -241,10 +271,18 @@ def decode(
 ) -> Any:
     """The value of wire text."""
     try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise WireFormatError(f"not wire text ({e}): {text[:200]!r}", where="") from None
-    return from_json(data, types, objects)
+        data, end = _scan(text, 0)
+    except (StopIteration, ValueError):
+        end = -1
+    if end != len(text):  # not JSON, or not only JSON: let the full parser say what is wrong
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise WireFormatError(f"not wire text ({e}): {text[:200]!r}", where="") from None
+    kind = type(data)
+    if kind is list or kind is dict:
+        return from_json(data, types, objects)
+    return data
 
 
 def event_from_json(

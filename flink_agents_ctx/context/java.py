@@ -1,4 +1,5 @@
-"""The runner context of Java actions: the Java bridge's calls, answered over one action execution.
+"""The core's side of the Java bridge: the calls of Java actions' runner context, answered over
+the running action execution, and the port to the Java side.
 
 A Java action codes against ``flinkagentsctx.api.RunnerContext`` (``java-bridge/``). Its
 implementation asks this module's :class:`JavaEndpoint` for everything, in the wire format of
@@ -10,33 +11,37 @@ Python actions get: one core, two languages. ::
     JavaEndpoint.memory_get(...) ◀──────────── ctx.getShortTermMemory().get("x")
     JavaEndpoint.durable_execute(id, handle) ◀─ ctx.durableExecute(callable)
         └─ journal miss: run_callable(handle) ──────▶ callable.call()
+    JavaEndpoint.durable_execute_async(id, h) ◀─ ctx.durableExecuteAsync(callable)   (JDK 21)
+        └─ journal miss: "~" ─────────────────────▶ callable.call() on a Java thread; the
+                                                     action's continuation yields
+    JavaAsyncCalls.pump() ── take_completed() ────▶ ended calls: journaled on the task thread,
+                                                     then the continuation is resumed
 
 The Java side is reached through the :class:`JavaRuntime` port: pemja in a job
-(:mod:`flink_agents_ctx.context.pemja_runtime`), a fake in tests. One runtime serves an operator: it
-is opened on the first Java action execution and closed with the operator; the endpoint is switched
-to the running execution before each step.
+(:mod:`flink_agents_ctx.context.pemja_runtime`), a fake in tests. One runtime serves an operator
+(:mod:`flink_agents_ctx.context.java_actions`): it is opened on the first Java action execution and
+closed with the operator; the endpoint is switched to the running execution before each step.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, Protocol
 
 from flink_agents_ctx import wire
-from flink_agents_ctx.agent import ActionSpec, AgentPlan
+from flink_agents_ctx.durable.executor import CallExecutor, Submit
 from flink_agents_ctx.durable.options import DurableFunction
 from flink_agents_ctx.errors import (
     DurableCallError,
-    FlinkAgentsError,
-    JavaActionError,
     JavaBridgeError,
     JavaCallError,
     OperatorStateError,
     UnknownResourceError,
 )
 from flink_agents_ctx.events import check_json_serialisable
-from flink_agents_ctx.execution.action_execution import ActionBody, ActionExecution
+from flink_agents_ctx.execution.action_execution import ActionExecution
 from flink_agents_ctx.execution.services import ExecutionServices
 from flink_agents_ctx.memory.memory_object import MemoryObject, MemoryTree
 from flink_agents_ctx.metrics.group import MetricGroup
@@ -47,15 +52,36 @@ class JavaRuntime(Protocol):
     """The Java side of one operator (``flinkagentsctx.bridge.ActionHost``). Every method answers
     with bridge answer text (see :mod:`flink_agents_ctx.wire`)."""
 
-    def open(self, endpoint: JavaEndpoint, wire_version: int) -> str: ...
+    def open(self, endpoint: JavaEndpoint, wire_version: int, async_threads: int) -> str:
+        """Connect; answers facts: ``java_version``, ``continuations`` (whether actions can be
+        suspended) and ``continuations_unavailable`` (why not)."""
 
     def load(self, name: str, class_name: str, config_wire: str) -> str: ...
 
-    def execute(self, name: str, event_wire: str) -> str: ...
+    def execute(self, name: str, event_wire: str) -> str:
+        """Run an action to its end (no suspension)."""
 
-    def run_callable(self, handle: int) -> str: ...
+    def run_callable(self, handle: int) -> str:
+        """Make a synchronous durable call on this thread."""
 
-    def close(self) -> None: ...
+    def start(self, token: int, name: str, event_wire: str) -> str:
+        """Run an action in a continuation: ``""`` ended, ``"~"`` waits on an async call."""
+
+    def resume(self, token: int, reply: str) -> str:
+        """Go on with a waiting action, with the answer of its call."""
+
+    def cancel(self, token: int) -> None: ...
+
+    def declare_resource(
+        self, name: str, type_name: str, class_name: str, config_wire: str
+    ) -> None:
+        """A Java resource, built in the JVM when a Java action first asks for it."""
+
+    def take_completed(self) -> str:
+        """``[[handle, answer], ...]``: the async calls that ended on Java threads."""
+
+    def close(self) -> str:
+        """Stop; answers ``""`` or ``"!"`` and the Java resources that failed to close."""
 
 
 RuntimeFactory = Callable[[], JavaRuntime]
@@ -63,8 +89,25 @@ RuntimeFactory = Callable[[], JavaRuntime]
 _JAVA_CALL_ERROR = f"{JavaCallError.__module__}.{JavaCallError.__qualname__}"
 
 
+def call_outcome(answer: str) -> Any:
+    """The result of a Java durable call from the bridge's answer; raises its failure as
+    :class:`JavaCallError`."""
+    good, body = wire.parse_answer(answer)
+    if good:
+        return wire.decode(body)
+    java_class = str(body.get("class", body.get("type")))
+    message = str(body.get("message", ""))
+    raise JavaCallError(
+        f"{java_class}: {message}",
+        java_class=java_class,
+        java_message=message,
+        java_stack=str(body.get("stack", "")),
+    )
+
+
 class _JavaCall:
-    """The Python side of a Java durable call: asks the bridge to make it (on a journal miss)."""
+    """The Python side of a synchronous Java durable call: asks the bridge to make it (on a
+    journal miss), on the task thread."""
 
     __slots__ = ("_handle", "_runtime")
 
@@ -73,24 +116,77 @@ class _JavaCall:
         self._handle = handle
 
     def __call__(self) -> Any:
-        good, body = wire.parse_answer(self._runtime.run_callable(self._handle))
-        if good:
-            return wire.decode(body)
-        raise JavaCallError(
-            f"{body.get('class', body.get('type'))}: {body.get('message', '')}",
-            java_class=str(body.get("class", body.get("type"))),
-            java_message=str(body.get("message", "")),
-            java_stack=str(body.get("stack", "")),
-        )
+        return call_outcome(self._runtime.run_callable(self._handle))
+
+
+class JavaAsyncCalls:
+    """The async durable calls of suspended Java actions, which Java threads make: a
+    :class:`~flink_agents_ctx.durable.executor.CompletionSource` of the operator's call executor.
+
+    A call's work (record its outcome, commit it to the journal) is registered when the action
+    makes the call and runs on the task thread once the bridge reports the call ended, before
+    the action is resumed with it."""
+
+    def __init__(self, executor: CallExecutor) -> None:
+        self._executor = executor
+        self._runs: dict[int, Callable[[], None]] = {}
+        self._answers: dict[int, str] = {}
+        self.runtime: JavaRuntime | None = None
+
+    def submitter(self, handle: int) -> Submit:
+        """Where the session hands the work of call ``handle``."""
+
+        def submit(key: Hashable, session: int, position: str, work: Callable[[], Any]) -> None:
+            self._runs[handle] = self._executor.deferred(key, session, position, work)
+
+        return submit
+
+    def outcome(self, handle: int) -> Any:
+        """The outcome of an ended call (its work runs this, via :class:`_AsyncJavaCall`)."""
+        return call_outcome(self._answers.pop(handle))
+
+    def pending(self) -> bool:
+        return bool(self._runs)
+
+    def pump(self) -> None:
+        runtime = self.runtime
+        if runtime is None:
+            return
+        for handle, answer in wire.decode(runtime.take_completed()):
+            run = self._runs.pop(handle, None)
+            if run is not None:
+                self._answers[handle] = answer
+                run()
+
+    def clear(self) -> None:
+        self._runs.clear()
+        self._answers.clear()
+
+
+class _AsyncJavaCall:
+    """The Python side of an async Java durable call: its outcome, once a Java thread made it."""
+
+    __slots__ = ("_calls", "_handle")
+
+    def __init__(self, calls: JavaAsyncCalls, handle: int) -> None:
+        self._calls = calls
+        self._handle = handle
+
+    def __call__(self) -> Any:
+        return self._calls.outcome(self._handle)
 
 
 class JavaEndpoint:
     """What the Java bridge calls: each method answers ``"=" + value`` or ``"!" + error`` and
     acts for the execution the operator is running (:meth:`JavaActions.run` switches it)."""
 
-    def __init__(self, services: ExecutionServices, types: wire.EventTypes) -> None:
+    def __init__(
+        self, services: ExecutionServices, types: wire.EventTypes, calls: JavaAsyncCalls
+    ) -> None:
         self._services = services
         self._types = types
+        self._calls = calls
+        self.waiting: asyncio.Future[Any] | None = None
         self._trees: dict[str, MemoryTree] = {
             MemoryType.SENSORY.value: services.sensory,
             MemoryType.SHORT_TERM.value: services.short_term,
@@ -104,10 +200,18 @@ class JavaEndpoint:
             raise OperatorStateError("the Java bridge called the core while no Java action runs")
         return execution
 
-    @staticmethod
-    def _answer(op: Callable[[], Any]) -> str:
+    @classmethod
+    def _answer(cls, op: Callable[[], Any]) -> str:
         try:
             return wire.ok(op())
+        except Exception as e:
+            return cls.error_answer(e)
+
+    @staticmethod
+    def error_answer(error: Exception) -> str:
+        """The answer that carries ``error`` to the bridge."""
+        try:
+            raise error
         except JavaCallError as e:
             return wire.failure(
                 "JavaCallError",
@@ -126,30 +230,37 @@ class JavaEndpoint:
 
     def _memory(self, memory: str, base: str) -> MemoryObject:
         """The memory object the bridge names, once a Java action is running."""
-        self._current()
+        if self.execution is None:
+            self._current()  # raises
         tree = self._trees.get(memory)
         if tree is None:
             raise OperatorStateError(f"the Java bridge named an unknown memory {memory!r}")
         return MemoryObject(tree, base)
 
-    @staticmethod
-    def _out(value: Any) -> Any:
-        if isinstance(value, MemoryObject):
-            return wire.MemoryObjectPath(value.memory_type, value.path)
-        return value
-
-    # -- memory --------------------------------------------------------------------------------
+    # -- memory (the most frequent calls: no closures on their path) --------------------------
 
     def memory_get(self, memory: str, base: str, path: str) -> str:
-        return self._answer(lambda: self._out(self._memory(memory, base).get(path)))
+        try:
+            value = self._memory(memory, base).get(path)
+            if type(value) is MemoryObject:
+                value = wire.MemoryObjectPath(value.memory_type, value.path)
+            return "=" + wire.encode(value)
+        except Exception as e:
+            return self.error_answer(e)
 
     def memory_set(self, memory: str, base: str, path: str, value_wire: str) -> str:
-        return self._answer(lambda: self._memory(memory, base).set(path, wire.decode(value_wire)))
+        try:
+            ref = self._memory(memory, base).set(path, wire.decode(value_wire))
+            return "=" + wire.encode(ref)
+        except Exception as e:
+            return self.error_answer(e)
 
     def memory_new_object(self, memory: str, base: str, path: str, overwrite: bool) -> str:
-        return self._answer(
-            lambda: self._out(self._memory(memory, base).new_object(path, bool(overwrite)))
-        )
+        def op() -> Any:
+            made = self._memory(memory, base).new_object(path, bool(overwrite))
+            return wire.MemoryObjectPath(made.memory_type, made.path)
+
+        return self._answer(op)
 
     def memory_delete(self, memory: str, base: str, path: str) -> str:
         return self._answer(lambda: self._memory(memory, base).delete(path))
@@ -225,6 +336,28 @@ class JavaEndpoint:
 
     # -- durable calls -------------------------------------------------------------------------
 
+    def durable_execute_async(self, call_id: str, handle: int) -> str:
+        """Answers the recorded outcome (replay), or ``"~"``: the call is started as far as the
+        journal goes, the bridge makes it on a Java thread and suspends the action; the future
+        is in :attr:`waiting` for the action's coroutine to await."""
+        try:
+            execution = self._current()
+            fn = DurableFunction(_AsyncJavaCall(self._calls, int(handle)), call_id=str(call_id))
+            future = execution.durable_execute_async(
+                fn, (), {}, submit=self._calls.submitter(int(handle))
+            )
+        except Exception as e:
+            return self.error_answer(e)
+        if not future.done():
+            self.waiting = future
+            return "~"
+        error = future.exception()
+        if error is None:
+            return wire.ok(future.result())
+        if isinstance(error, Exception):
+            return self.error_answer(error)
+        raise error
+
     def durable_execute(self, call_id: str, handle: int) -> str:
         def op() -> Any:
             execution = self._current()
@@ -235,81 +368,3 @@ class JavaEndpoint:
             return execution.durable_execute(fn, (), {})
 
         return self._answer(op)
-
-
-class JavaActions:
-    """The Java actions of one operator: opens the bridge on first use, loads each action class
-    once, and runs steps with the endpoint switched to the running execution."""
-
-    def __init__(
-        self, services: ExecutionServices, plan: AgentPlan, runtime_factory: RuntimeFactory
-    ) -> None:
-        classes = {t for a in plan.actions for t in a.listen_to}
-        self._endpoint = JavaEndpoint(services, wire.EventTypes(sorted(classes, key=str)))
-        self._factory = runtime_factory
-        self._runtime: JavaRuntime | None = None
-        self._loaded: set[str] = set()
-
-    def body(self, spec: ActionSpec) -> ActionBody:
-        """The body that runs ``spec`` (a Java action) over an execution."""
-
-        def run(execution: ActionExecution) -> None:
-            self.run(spec, execution)
-
-        return run
-
-    def _open(self) -> JavaRuntime:
-        runtime = self._runtime
-        if runtime is None:
-            runtime = self._factory()
-            good, body = wire.parse_answer(runtime.open(self._endpoint, wire.WIRE_VERSION))
-            if not good:
-                runtime.close()
-                raise JavaBridgeError(str(body.get("message", body)))
-            self._endpoint.runtime = runtime
-            self._runtime = runtime
-        return runtime
-
-    def run(self, spec: ActionSpec, execution: ActionExecution) -> None:
-        """Run ``spec`` on the execution's event to the end (Java actions are synchronous)."""
-        runtime = self._open()
-        if spec.name not in self._loaded:
-            good, body = wire.parse_answer(
-                runtime.load(spec.name, java_class_of(spec), wire.encode(dict(spec.config)))
-            )
-            if not good:
-                raise JavaBridgeError(str(body.get("message", body)))
-            self._loaded.add(spec.name)
-        event_wire = wire.encode_event(execution.event)
-        endpoint = self._endpoint
-        endpoint.execution = execution
-        try:
-            answer = runtime.execute(spec.name, event_wire)
-        finally:
-            endpoint.execution = None
-        good, body = wire.parse_answer(answer)
-        if not good:
-            java_class = str(body.get("class", body.get("type")))
-            message = str(body.get("message", ""))
-            raise JavaActionError(
-                f"{java_class}: {message}",
-                java_class=java_class,
-                java_message=message,
-                java_stack=str(body.get("stack", "")),
-            )
-
-    def close(self) -> None:
-        runtime, self._runtime = self._runtime, None
-        self._loaded.clear()
-        self._endpoint.runtime = None
-        if runtime is not None:
-            runtime.close()
-
-
-def java_class_of(spec: ActionSpec) -> str:
-    """The Java class name of a Java action."""
-    target = spec.func
-    name = getattr(target, "class_name", None)
-    if not isinstance(name, str):
-        raise FlinkAgentsError(f"action '{spec.name}' is not a Java action")
-    return name

@@ -41,8 +41,8 @@ class PemjaRuntime:
                 "pipeline.jars"
             ) from e
 
-    def open(self, endpoint: JavaEndpoint, wire_version: int) -> str:
-        return str(self._host.open(endpoint, wire_version))
+    def open(self, endpoint: JavaEndpoint, wire_version: int, async_threads: int) -> str:
+        return str(self._host.open(endpoint, wire_version, async_threads))
 
     def load(self, name: str, class_name: str, config_wire: str) -> str:
         return str(self._host.load(name, class_name, config_wire))
@@ -53,5 +53,22 @@ class PemjaRuntime:
     def run_callable(self, handle: int) -> str:
         return str(self._host.runCallable(handle))
 
-    def close(self) -> None:
-        self._host.close()
+    def start(self, token: int, name: str, event_wire: str) -> str:
+        return str(self._host.start(token, name, event_wire))
+
+    def resume(self, token: int, reply: str) -> str:
+        return str(self._host.resume(token, reply))
+
+    def cancel(self, token: int) -> None:
+        self._host.cancel(token)
+
+    def declare_resource(
+        self, name: str, type_name: str, class_name: str, config_wire: str
+    ) -> None:
+        self._host.declareResource(name, type_name, class_name, config_wire)
+
+    def take_completed(self) -> str:
+        return str(self._host.takeCompleted())
+
+    def close(self) -> str:
+        return str(self._host.close())

@@ -82,11 +82,19 @@ class PythonRunnerContext(RunnerContext):
         """Nothing to release: the execution owns what the action did."""
 
 
-def python_body(spec: ActionSpec) -> ActionBody:
+class _PythonBody:
     """Runs a Python action: ``func(event, ctx)`` with a context over the execution."""
-    func = spec.func
 
-    def run(execution: ActionExecution) -> Any:
-        return func(execution.event, PythonRunnerContext(execution))
+    __slots__ = ("_func", "is_async")
 
-    return run
+    def __init__(self, spec: ActionSpec) -> None:
+        self._func = spec.func
+        self.is_async = spec.is_async
+
+    def __call__(self, execution: ActionExecution) -> Any:
+        return self._func(execution.event, PythonRunnerContext(execution))
+
+
+def python_body(spec: ActionSpec) -> ActionBody:
+    """The body of a Python action."""
+    return _PythonBody(spec)

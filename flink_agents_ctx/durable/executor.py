@@ -17,7 +17,7 @@ import time
 import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from flink_agents_ctx.durable.options import (
     CallInfo,
@@ -98,6 +98,21 @@ class Completion:
     outcome: Outcome
 
 
+Submit = Callable[[Hashable, int, str, Callable[[], "Outcome"]], None]
+"""How an async call's work is started: ``submit(key, session, position, work)``."""
+
+
+class CompletionSource(Protocol):
+    """Async calls that another runtime makes (a Java thread pool): the task thread collects
+    their outcomes (:meth:`pump`) whenever it looks for finished calls."""
+
+    def pending(self) -> bool:
+        """Whether any of its calls has not been collected yet."""
+
+    def pump(self) -> None:
+        """On the task thread: finish the calls that ended (see :meth:`CallExecutor.deferred`)."""
+
+
 class CallExecutor:
     """A worker pool for async durable calls plus the inbox their outcomes land in.
 
@@ -113,6 +128,7 @@ class CallExecutor:
         self._inbox: dict[Hashable, list[Completion]] = {}
         self._ready = threading.Condition()
         self._closed = [False]
+        self._sources: list[CompletionSource] = []
 
     @property
     def threads(self) -> int:
@@ -145,6 +161,39 @@ class CallExecutor:
 
         self._queue.put((contextvars.copy_context(), work, deliver))
 
+    def add_source(self, source: CompletionSource) -> None:
+        """Collect ``source``'s finished calls whenever finished calls are looked for."""
+        self._sources.append(source)
+
+    def deferred(
+        self, key: Hashable, session: int, position: str, work: Callable[[], Outcome]
+    ) -> Callable[[], None]:
+        """``work`` for a call another runtime makes: the returned function runs it, in a copy of
+        the caller's context, when that runtime says the call ended (on the task thread, from a
+        :class:`CompletionSource`), and delivers its outcome to ``key``'s inbox."""
+        context = contextvars.copy_context()
+        ready, inbox = self._ready, self._inbox
+
+        def run() -> None:
+            try:
+                outcome = context.run(work)
+            except BaseException as e:  # run_attempts does not raise; a last resort
+                outcome = Outcome(False, error=e, journal=False)
+            with ready:
+                inbox.setdefault(key, []).append(Completion(session, position, outcome))
+                ready.notify_all()
+
+        return run
+
+    def _pump(self) -> bool:
+        """Collect the other runtimes' finished calls; whether any call of theirs is pending."""
+        pending = False
+        for source in self._sources:
+            if source.pending():
+                source.pump()
+                pending = pending or source.pending()
+        return pending
+
     def run_blocking(self, work: Callable[[], Outcome], timeout_s: float) -> Outcome | None:
         """Run ``work`` on a worker, in a copy of the caller's context, and wait up to
         ``timeout_s``; ``None`` when it timed out."""
@@ -162,25 +211,42 @@ class CallExecutor:
 
     def take(self, key: Hashable) -> list[Completion]:
         """Remove and return the completions waiting for ``key``."""
+        if self._sources:
+            self._pump()
         with self._ready:
             return self._inbox.pop(key, [])
 
     def has_completions(self, key: Hashable) -> bool:
+        if self._sources:
+            self._pump()
         with self._ready:
             return key in self._inbox
 
     def keys_with_completions(self) -> list[Hashable]:
+        if self._sources:
+            self._pump()
         with self._ready:
             return list(self._inbox)
 
     def wait(self, key: Hashable | None, timeout_s: float) -> bool:
-        """Block until ``key`` (any key when ``None``) has a completion, or the timeout passes."""
+        """Block until ``key`` (any key when ``None``) has a completion, or the timeout passes.
+        Calls of other runtimes are collected every millisecond meanwhile."""
 
         def ready() -> bool:
             return bool(self._inbox) if key is None else key in self._inbox
 
-        with self._ready:
-            return self._ready.wait_for(ready, timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            polling = bool(self._sources) and self._pump()
+            remaining = deadline - time.monotonic()
+            with self._ready:
+                if ready():
+                    return True
+                if remaining <= 0:
+                    return False
+                if not polling:
+                    return self._ready.wait_for(ready, remaining)
+                self._ready.wait_for(ready, min(remaining, 0.001))
 
     def shutdown(self) -> None:
         """Drop the work not started yet; running calls are left to finish in the background,

@@ -27,7 +27,13 @@ from typing import Any, NamedTuple, TypeVar
 
 from flink_agents_ctx.durable.codec import get_codec
 from flink_agents_ctx.durable.execution_ref import DurableStats, ExecutionRef
-from flink_agents_ctx.durable.executor import CallExecutor, Completion, Outcome, run_attempts
+from flink_agents_ctx.durable.executor import (
+    CallExecutor,
+    Completion,
+    Outcome,
+    Submit,
+    run_attempts,
+)
 from flink_agents_ctx.durable.identity import (
     argument_digest,
     call_arguments,
@@ -183,9 +189,16 @@ class DurableSession:
         raise _as_raisable(outcome.error)
 
     def execute_async(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        submit: Submit | None = None,
     ) -> asyncio.Future[Any]:
-        """Start ``fn`` on a worker (or replay it); the future completes on the task thread."""
+        """Start ``fn`` on a worker (or replay it); the future completes on the task thread.
+
+        ``submit`` starts the call's work instead of the worker pool (a call another runtime
+        makes: see :meth:`CallExecutor.deferred`)."""
         self._mailbox.check("durable_execute_async")
         loop = self._loop
         if loop is None:
@@ -213,7 +226,7 @@ class DurableSession:
         )
         self._journaled(self._journal.started, call.pending(), call.options.reconciler is not None)
         self._inflight[call.position] = _InFlight(call, future, deadline, guard, abandoned)
-        self._executor.submit(self.key, self.token, call.position, work)
+        (submit or self._executor.submit)(self.key, self.token, call.position, work)
         return future
 
     def _committing(

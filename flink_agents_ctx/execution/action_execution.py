@@ -26,13 +26,14 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from flink_agents_ctx.agent import ActionSpec, FailurePolicy
 from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.durable.execution_ref import ExecutionRef
+from flink_agents_ctx.durable.executor import Submit
 from flink_agents_ctx.durable.session import DurableSession
 from flink_agents_ctx.durable.step_loop import StepLoop
 from flink_agents_ctx.errors import (
@@ -48,9 +49,17 @@ from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.resources.registry import current_action_metric_group
 from flink_agents_ctx.types import ResourceType
 
-ActionBody = Callable[["ActionExecution"], Any]
-"""Runs the action's code with a runner context of its language over the given execution:
-returns ``None`` (a synchronous action) or the coroutine of an async one."""
+
+class ActionBody(Protocol):
+    """Runs the action's code with a runner context of its language over the given execution:
+    returns ``None`` (a synchronous action) or, when :attr:`is_async`, a coroutine that the
+    execution runs on its step loop."""
+
+    @property
+    def is_async(self) -> bool:
+        """Whether calling the body returns a coroutine (asked once per execution)."""
+
+    def __call__(self, execution: ActionExecution, /) -> Any: ...
 
 
 class Status(enum.Enum):
@@ -139,7 +148,7 @@ class ActionExecution:
         self._events: list[Event] = []
         self._group = group or services.metrics.action_group(spec.name)
         self._session: DurableSession | None = None
-        self._loop: StepLoop | None = StepLoop(spec.name) if spec.is_async else None  # type: ignore[abstract]
+        self._loop: StepLoop | None = StepLoop(spec.name) if body.is_async else None  # type: ignore[abstract]
         self._task: asyncio.Task[Any] | None = None
         self._parked: ParkedWrites | None = None
         self._failure: ActionFailedEvent | None = None
@@ -178,9 +187,13 @@ class ActionExecution:
         return self._durable("durable_execute").execute(fn, args, kwargs)
 
     def durable_execute_async(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Awaitable[Any]:
-        return self._durable("durable_execute_async").execute_async(fn, args, kwargs)
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        submit: Submit | None = None,
+    ) -> asyncio.Future[Any]:
+        return self._durable("durable_execute_async").execute_async(fn, args, kwargs, submit)
 
     def get_resource(self, name: str, resource_type: ResourceType) -> Any:
         return self._services.resources.get(name, resource_type)

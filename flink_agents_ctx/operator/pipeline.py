@@ -11,6 +11,7 @@ from typing import Any
 from pyflink.common.typeinfo import TypeInformation
 from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
 
+from flink_agents_ctx import jdk
 from flink_agents_ctx.agent import Agent
 from flink_agents_ctx.bridge_jar import bridge_jar
 from flink_agents_ctx.config import AgentConfig
@@ -23,6 +24,8 @@ from flink_agents_ctx.types import ActionKind
 # Before any JVM starts (importing this module precedes creating an environment in user code).
 _JVM_STARTED_BEFORE_IMPORT = _compat.gateway_running()
 _compat.put_interpreter_on_path()
+if not _JVM_STARTED_BEFORE_IMPORT:
+    jdk.apply_choice()
 _log = logging.getLogger(__name__)
 
 

@@ -41,7 +41,8 @@ from flink_agents_ctx.config import (
     SHORT_TERM_MEMORY_TTL_VISIBILITY,
     AgentConfig,
 )
-from flink_agents_ctx.context.java import JavaActions, JavaRuntime, RuntimeFactory
+from flink_agents_ctx.context.java import JavaRuntime, RuntimeFactory
+from flink_agents_ctx.context.java_actions import JavaActions
 from flink_agents_ctx.context.python import python_body
 from flink_agents_ctx.durable.execution_ref import DurableStats
 from flink_agents_ctx.durable.executor import CallExecutor

@@ -89,7 +89,7 @@ class AgentTestHarness:
             :class:`InMemoryActionStateStore` shared with a restored harness) instead of the one
             ``action-state.store`` names.
         java_runtime: makes the Java side of the agent's Java actions (the harness runs without
-            a JVM: pass a :class:`~flink_agents_ctx.testing.fakes.ScriptedJavaRuntime`).
+            a JVM: pass a :class:`~flink_agents_ctx.testing.scripted_java.ScriptedJavaRuntime`).
     """
 
     def __init__(

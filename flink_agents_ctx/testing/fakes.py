@@ -12,14 +12,12 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any
 
-from flink_agents_ctx import wire
 from flink_agents_ctx.backends.protocols import StateTtl
 from flink_agents_ctx.durable.execution_ref import ExecutionRef
 from flink_agents_ctx.durable.records import CallRecord
@@ -330,105 +328,6 @@ class InMemoryActionStateStore:
                 len(rows)
                 for row_key, rows in self._rows.items()
                 if job_id is None or row_key[0] == job_id
-            )
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class ScriptedJavaContext:
-    """What a stand-in Java action of :class:`ScriptedJavaRuntime` gets: the bridge's calls, made
-    with wire text exactly as ``flinkagentsctx.bridge`` makes them, with answers decoded (an
-    error answer raises :class:`ScriptedJavaError`)."""
-
-    def __init__(self, runtime: ScriptedJavaRuntime, config: dict[str, Any]) -> None:
-        self._runtime = runtime
-        self.action_config = config
-
-    def call(self, method: str, *args: Any) -> Any:
-        endpoint = self._runtime.endpoint
-        if endpoint is None:
-            raise AssertionError("the scripted Java runtime was not opened")
-        good, body = wire.parse_answer(getattr(endpoint, method)(*args))
-        if not good:
-            raise ScriptedJavaError(body)
-        return wire.decode(body)
-
-    def get(self, memory: str, path: str, base: str = "") -> Any:
-        return self.call("memory_get", memory, base, path)
-
-    def set(self, memory: str, path: str, value: Any, base: str = "") -> Any:
-        return self.call("memory_set", memory, base, path, wire.encode(value))
-
-    def send(self, type_name: str, fields: dict[str, Any], event_id: str = "java-1") -> None:
-        event = {"type": type_name, "id": event_id, "source_timestamp": None, "fields": fields}
-        self.call("send_event", json.dumps(wire.to_json(event)))
-
-    def durable_execute(self, call_id: str, fn: Callable[[], Any]) -> Any:
-        handle = self._runtime.add_call(fn)
-        return self.call("durable_execute", call_id, handle)
-
-
-class ScriptedJavaError(Exception):
-    """An error answer of the core to a stand-in Java action (``body`` is the error object)."""
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        super().__init__(f"{body.get('type')}: {body.get('message')}")
-        self.body = body
-
-
-class ScriptedJavaRuntime:
-    """A :class:`~flink_agents_ctx.context.java.JavaRuntime` without a JVM, for harness tests:
-    "Java classes" are Python functions ``(event: dict, ctx: ScriptedJavaContext) -> None`` by
-    class name. It speaks the wire format to the real endpoint, so what it tests is the core's
-    side of the bridge; the Java side has its own tests, and jobs run the real one."""
-
-    def __init__(
-        self, classes: Mapping[str, Callable[[dict[str, Any], ScriptedJavaContext], None]]
-    ):
-        self.classes = dict(classes)
-        self.endpoint: Any = None
-        self.loaded: dict[str, tuple[str, dict[str, Any]]] = {}
-        self.calls: dict[int, Callable[[], Any]] = {}
-        self.closed = False
-        self._next = 0
-
-    def open(self, endpoint: Any, wire_version: int) -> str:
-        self.endpoint = endpoint
-        if wire_version != wire.WIRE_VERSION:
-            return wire.failure("BridgeVersionError", f"speaks {wire.WIRE_VERSION}")
-        return wire.ok({"wire_version": wire.WIRE_VERSION, "java_version": "scripted"})
-
-    def load(self, name: str, class_name: str, config_wire: str) -> str:
-        if class_name not in self.classes:
-            return wire.failure("JavaClassNotFoundError", f"class {class_name} was not found")
-        self.loaded[name] = (class_name, wire.decode(config_wire))
-        return ""
-
-    def add_call(self, fn: Callable[[], Any]) -> int:
-        handle = self._next
-        self._next += 1
-        self.calls[handle] = fn
-        return handle
-
-    def execute(self, name: str, event_wire: str) -> str:
-        class_name, config = self.loaded[name]
-        event = json.loads(event_wire)
-        event["fields"] = wire.from_json(event["fields"])
-        try:
-            self.classes[class_name](event, ScriptedJavaContext(self, config))
-        except Exception as e:
-            return wire.failure(
-                "JavaActionError", str(e), **{"class": type(e).__name__, "stack": "scripted"}
-            )
-        return ""
-
-    def run_callable(self, handle: int) -> str:
-        try:
-            return wire.ok(self.calls.pop(handle)())
-        except Exception as e:
-            return wire.failure(
-                "JavaCallError", str(e), **{"class": type(e).__name__, "stack": "scripted"}
             )
 
     def close(self) -> None:

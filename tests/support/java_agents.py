@@ -6,7 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from flink_agents_ctx import Agent, Event, InputEvent, OutputEvent, RunnerContext, action
+from flink_agents_ctx import (
+    Agent,
+    Event,
+    InputEvent,
+    OutputEvent,
+    ResourceType,
+    RunnerContext,
+    action,
+)
 
 
 class Checked(Event):
@@ -62,6 +70,9 @@ def mixed_agent() -> Agent:
         MixedAgent()
         .add_java_action("rules", "flinkagentsctx.examples.RulesCheck", [Checked], limit=3)
         .add_java_action("misbehaving", "flinkagentsctx.examples.Misbehaving", [Misuse])
+        .add_java_resource(
+            "thresholds", ResourceType.TOOL, "flinkagentsctx.examples.Thresholds", limit=42
+        )
     )
 
 
@@ -94,3 +105,28 @@ def score_agent(call_log: str) -> Agent:
     return ScoreAgent().add_java_action(
         "score", "flinkagentsctx.examples.DurableScore", [Score], call_log=call_log
     )
+
+
+def slow_lookup_agent(millis: int) -> Agent:
+    return Agent().add_java_action(
+        "lookup", "flinkagentsctx.examples.SlowLookup", [InputEvent], millis=millis
+    )
+
+
+class Arrivals:
+    """A map after the operator: writes ``[first, last, count]`` arrival times of ``expected``
+    records to ``path`` once the last arrived."""
+
+    def __init__(self, path: str, expected: int) -> None:
+        self.path, self.expected, self.seen, self.first = path, expected, 0, 0.0
+
+    def __call__(self, value: Any) -> Any:
+        import time
+
+        self.seen += 1
+        now = time.perf_counter()
+        if self.seen == 1:
+            self.first = now
+        if self.seen == self.expected:
+            Path(self.path).write_text(json.dumps([self.first, now, self.seen]))
+        return value

@@ -9,6 +9,8 @@ does. The Java side has its own tests (``java-bridge/src/test``), and
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -29,8 +31,8 @@ from flink_agents_ctx import (
     action,
 )
 from flink_agents_ctx.testing import AgentTestHarness
-from flink_agents_ctx.testing.fakes import (
-    InMemoryActionStateStore,
+from flink_agents_ctx.testing.fakes import InMemoryActionStateStore
+from flink_agents_ctx.testing.scripted_java import (
     ScriptedJavaContext,
     ScriptedJavaError,
     ScriptedJavaRuntime,
@@ -303,3 +305,133 @@ def test_java_action_definition_is_checked() -> None:
         Agent().add_java_action("j", "a.B", [InputEvent], when=object())
     with pytest.raises(AgentDefinitionError, match="already has an action"):
         Agent().add_java_action("j", "a.B", [InputEvent]).add_java_action("j", "a.C", [InputEvent])
+
+
+# -- suspended Java actions (JDK 21 continuations; here the scripted runtime's generators) -----
+
+
+class Concurrency:
+    """Counts calls running at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+        self.made: list[Any] = []
+
+    def call(self, value: Any, seconds: float) -> Any:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.made.append(value)
+        time.sleep(seconds)
+        with self.lock:
+            self.running -= 1
+        return value
+
+
+def test_suspended_java_actions_let_other_keys_run_their_calls_meanwhile() -> None:
+    seen = Concurrency()
+
+    def java(event: dict[str, Any], ctx: ScriptedJavaContext) -> Any:
+        key, n = event["fields"]["input"]
+        result = yield ctx.durable_execute_async("lookup", lambda: seen.call(n, 0.05))
+        ctx.set("short_term", "last", result)
+        ctx.send(OutputEvent.type_name(), {"output": [key, result]})
+
+    agent = Agent().add_java_action("j", "J", [InputEvent])
+    h = AgentTestHarness(
+        agent,
+        {"num-async-threads": 8},
+        java_runtime=lambda: ScriptedJavaRuntime({"J": java}, continuations=True),
+    )
+    inputs = [(f"k{i}", (f"k{i}", i * 10 + r)) for r in range(2) for i in range(8)]
+    out = h.run(inputs)
+    assert sorted(map(tuple, out)) == sorted(v for _, v in inputs)
+    assert seen.most > 1  # calls of different keys overlapped: no key blocked the others
+    assert sorted(seen.made) == sorted(v for _, (_, v) in inputs)
+    for i in range(8):  # each key's inputs in order
+        assert h.short_term_memory(f"k{i}") == {"last": i * 10 + 1}
+
+
+def test_a_suspended_java_action_restored_replays_its_finished_calls() -> None:
+    made: list[str] = []
+    gate = threading.Event()
+
+    def java(event: dict[str, Any], ctx: ScriptedJavaContext) -> Any:
+        a = yield ctx.durable_execute_async("a", lambda: made.append("a") or 1)
+        b = yield ctx.durable_execute_async("b", lambda: (gate.wait(10), made.append("b"), 2)[2])
+        ctx.send(OutputEvent.type_name(), {"output": a + b})
+
+    agent = Agent().add_java_action("j", "J", [InputEvent])
+
+    def runtime() -> ScriptedJavaRuntime:
+        return ScriptedJavaRuntime({"J": java}, continuations=True)
+
+    first = AgentTestHarness(agent, java_runtime=runtime)
+    assert first.send("k", 1) == []
+    deadline = time.monotonic() + 5
+    while made != ["a"] or first.journal("k") == [] or len(first.journal("k")) < 2:
+        first.poll(0.01)
+        assert time.monotonic() < deadline, (made, first.journal("k"))
+    snapshot = first.snapshot()  # a recorded, b started
+    gate.set()
+    restored = AgentTestHarness.restore(agent, snapshot, java_runtime=runtime)
+    assert restored.drain() == [3]
+    assert made.count("a") == 1  # replayed from the journal
+    assert restored.durable_replays == 1
+
+
+def test_a_failed_async_java_call_is_thrown_into_the_suspended_action() -> None:
+    def java(event: dict[str, Any], ctx: ScriptedJavaContext) -> Any:
+        def boom() -> None:
+            raise OSError("service down")
+
+        try:
+            yield ctx.durable_execute_async("svc", boom)
+        except ScriptedJavaError as e:
+            ctx.send(OutputEvent.type_name(), {"output": [e.body["class"], e.body["message"]]})
+
+    agent = Agent().add_java_action("j", "J", [InputEvent])
+    h = AgentTestHarness(
+        agent, java_runtime=lambda: ScriptedJavaRuntime({"J": java}, continuations=True)
+    )
+    assert h.run([("k", 1)]) == [["OSError", "service down"]]
+
+
+def test_without_continuations_async_calls_are_synchronous() -> None:
+    made: list[int] = []
+
+    def java(event: dict[str, Any], ctx: ScriptedJavaContext) -> Any:
+        value = yield ctx.durable_execute_async("a", lambda: made.append(1) or 5)
+        ctx.send(OutputEvent.type_name(), {"output": value})
+
+    h = harness(Agent().add_java_action("j", "J", [InputEvent]), {"J": java})
+    assert h.send("k", 1) == [5]  # finished within the input: nothing was parked
+    assert h.busy_keys == []
+
+
+def test_java_resources_are_declared_to_the_bridge_and_refused_to_python_actions() -> None:
+    runtimes: list[ScriptedJavaRuntime] = []
+
+    def make() -> ScriptedJavaRuntime:
+        runtimes.append(ScriptedJavaRuntime({"J": lambda event, ctx: None}))
+        return runtimes[-1]
+
+    def python_action(event: InputEvent, ctx: RunnerContext) -> None:
+        ctx.get_resource("scorer", ResourceType.TOOL)
+
+    agent = (
+        Agent()
+        .add_java_action("j", "J", [InputEvent])
+        .add_java_resource("scorer", ResourceType.TOOL, "com.example.Scorer", limit=5)
+    )
+    AgentTestHarness(agent, java_runtime=make).run([("k", 1)])
+    assert runtimes[0].resources == {"scorer": ("tool", "com.example.Scorer", {"limit": 5})}
+
+    agent.add_action("py", [InputEvent], python_action)
+    with pytest.raises(ActionExecutionError, match="is a Java resource") as info:
+        AgentTestHarness(agent, java_runtime=make).run([("k", 1)])
+    assert isinstance(info.value.__cause__, JavaBridgeError)
+    with pytest.raises(AgentDefinitionError, match="not a Java class name"):
+        Agent().add_java_resource("x", ResourceType.TOOL, "no such")

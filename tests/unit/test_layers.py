@@ -21,6 +21,7 @@ LAYERS = {
     "state_layout": 0,
     "wire": 0,
     "bridge_jar": 0,
+    "jdk": 0,
     "backends": 1,
     "memory": 2,
     "durable": 2,

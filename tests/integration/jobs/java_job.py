@@ -2,11 +2,14 @@
 
 usage: java_job.py mixed OUT_DIR INPUTS_JSON [MODE]
        java_job.py score OUT_DIR CHECKPOINT_DIR N CALL_LOG MARKER STORE [--fail-at I]
+       java_job.py slow OUT_DIR TIMES_FILE KEYS PER_KEY MILLIS THREADS
 
 ``mixed`` runs MixedAgent over (key, value) pairs; in MODE ``process`` it prints ``BUILD ERROR``
 and the error when the job cannot be built, and exits 0. A job that fails prints ``JOB FAILED``
 and the error chain, and exits 0. ``score`` runs ScoreAgent over a checkpointed number source with
-the write-ahead store at STORE, restarting after the injected failure.
+the write-ahead store at STORE, restarting after the injected failure. ``slow`` runs one Java
+action awaiting one MILLIS ms ``durableExecuteAsync`` per input over KEYS x PER_KEY inputs with
+THREADS async threads, and writes the first and last output arrival times to TIMES_FILE.
 """
 
 from __future__ import annotations
@@ -110,8 +113,36 @@ def score(args: list[str]) -> None:
     env.execute("java-score")
 
 
+def slow(args: list[str]) -> None:
+    from pyflink.common import Encoder, Types
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.datastream.connectors.file_system import FileSink
+
+    out_dir, times, keys, per_key, millis, threads = args[:6]
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(1)
+    env.add_jars(examples_jar().as_uri())
+    inputs = [(f"k{k}", k * 1000 + i) for i in range(int(per_key)) for k in range(int(keys))]
+    stream = env.from_collection(inputs, type_info=Types.TUPLE([Types.STRING(), Types.LONG()]))
+    out = (
+        AgentsExecutionEnvironment.get_execution_environment(
+            env, {"num-async-threads": int(threads)}
+        )
+        .from_datastream(stream, key_selector=lambda r: r[0])
+        .apply(java_agents.slow_lookup_agent(int(millis)))
+        .to_datastream()
+    )
+    lines = out.map(java_agents.Arrivals(times, len(inputs))).map(
+        json.dumps, output_type=Types.STRING()
+    )
+    lines.sink_to(FileSink.for_row_format(out_dir, Encoder.simple_string_encoder()).build())
+    env.execute("java-slow")
+
+
 def main() -> None:
-    if sys.argv[1] == "mixed":
+    if sys.argv[1] == "slow":
+        slow(sys.argv[2:])
+    elif sys.argv[1] == "mixed":
         mode = sys.argv[4] if len(sys.argv) > 4 else "thread"
         mixed(sys.argv[2], json.loads(sys.argv[3]), mode)
     else:

@@ -37,11 +37,14 @@ public interface RunnerContext {
     MetricGroup getActionMetricGroup();
 
     /**
-     * A declared resource. This release builds resources in Python only: asking for one from Java
-     * fails with an {@link AgentException} that names it.
+     * A Java resource the agent declares ({@code agent.add_java_resource(name, type, class_name,
+     * **settings)} in Python): built in this JVM on first use, once per operator, and closed with
+     * the operator when it is {@link AutoCloseable}. A resource declared in Python cannot be used
+     * from Java: asking for one throws an {@link AgentException} that names it.
      *
      * @param name the resource name
-     * @param type the resource type, such as {@code "chat_model"}
+     * @param type the resource type, as the Python {@code ResourceType} value, such as {@code
+     *     "chat_model"}
      * @return the resource
      */
     Object getResource(String name, String type);
@@ -73,8 +76,13 @@ public interface RunnerContext {
     <T> T durableExecute(DurableCallable<T> callable);
 
     /**
-     * Like {@link #durableExecute}, for calls that wait on I/O. This release makes the call
-     * synchronously on the task thread (the same outcome and journal as {@link #durableExecute}).
+     * Like {@link #durableExecute}, for calls that wait on I/O. On JDK 21 (with {@code
+     * --add-exports java.base/jdk.internal.vm=ALL-UNNAMED}) the call runs on a Java thread and the
+     * action is suspended until its outcome is journaled; the operator serves other keys
+     * meanwhile and resumes the action on the task thread. Elsewhere the call is made
+     * synchronously on the task thread. The outcome and the journal are the same either way.
+     * Do not call it inside a {@code synchronized} block (a suspended action cannot hold a
+     * monitor).
      *
      * @param callable the call, with its id
      * @param <T> the result type

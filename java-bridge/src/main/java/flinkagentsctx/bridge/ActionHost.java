@@ -23,9 +23,28 @@ import pemja.core.object.PyObject;
  */
 public final class ActionHost {
     private final CallRegistry calls = new CallRegistry();
+    private final JavaResources resources = new JavaResources();
     private final Map<String, Action> actions = new HashMap<>();
     private final Map<String, Map<String, Object>> configs = new HashMap<>();
+    private final Map<Long, Step> steps = new HashMap<>();
+    private final Object scope =
+            Continuations.available() ? Continuations.scope("flink-agents-action") : null;
     private BridgedRunnerContext ctx;
+    private AsyncCalls asyncCalls;
+
+    /** A Java action running in a continuation: suspended while its async call runs. */
+    static final class Step {
+        final String name;
+        final Object scope;
+        Object continuation;
+        Throwable failure;
+        String reply;
+
+        Step(String name, Object scope) {
+            this.name = name;
+            this.scope = scope;
+        }
+    }
 
     /** A host; {@link #open(PyObject, long)} it before use. */
     public ActionHost() {}
@@ -35,10 +54,12 @@ public final class ActionHost {
      *
      * @param endpoint the Python object the context calls
      * @param wireVersion the wire-format version the Python core speaks
-     * @return {@code "="} and facts about this JVM, or {@code "!"} and why the versions differ
+     * @param asyncThreads how many Java threads run the async durable calls of suspended actions
+     * @return {@code "="} and facts about this JVM (its version, whether actions can be suspended
+     *     and why not), or {@code "!"} and why the versions differ
      */
-    public String open(PyObject endpoint, long wireVersion) {
-        return openPort(new PemjaPort(endpoint), wireVersion);
+    public String open(PyObject endpoint, long wireVersion, long asyncThreads) {
+        return openPort(new PemjaPort(endpoint), wireVersion, asyncThreads);
     }
 
     /**
@@ -47,9 +68,10 @@ public final class ActionHost {
      *
      * @param port the way into the Python core
      * @param wireVersion the wire-format version the Python core speaks
-     * @return as {@link #open(PyObject, long)}
+     * @param asyncThreads as for {@link #open(PyObject, long, long)}
+     * @return as {@link #open(PyObject, long, long)}
      */
-    public String openPort(PythonPort port, long wireVersion) {
+    public String openPort(PythonPort port, long wireVersion, long asyncThreads) {
         if (wireVersion != Wire.VERSION) {
             return Answers.problem(
                     "BridgeVersionError",
@@ -57,10 +79,13 @@ public final class ActionHost {
                             + wireVersion + "; use the bridge jar shipped with the installed "
                             + "flink_agents_ctx (flink_agents_ctx.java.bridge_jar())");
         }
-        ctx = new BridgedRunnerContext(port, calls);
+        asyncCalls = new AsyncCalls((int) asyncThreads);
+        ctx = new BridgedRunnerContext(port, calls, asyncCalls, resources);
         Map<String, Object> facts = new LinkedHashMap<>();
         facts.put("wire_version", (long) Wire.VERSION);
         facts.put("java_version", System.getProperty("java.version"));
+        facts.put("continuations", scope != null);
+        facts.put("continuations_unavailable", Continuations.unavailableReason());
         facts.put("thread", Thread.currentThread().getName());
         return "=" + Wire.encode(facts);
     }
@@ -122,6 +147,19 @@ public final class ActionHost {
     }
 
     /**
+     * Declares a Java resource, built from {@code className} when an action first asks for it.
+     *
+     * @param name the resource's name
+     * @param type its type (a Python {@code ResourceType} value such as {@code "chat_model"})
+     * @param className a class with a public constructor taking a {@code Map<String, Object>} (the
+     *     settings) or none
+     * @param configWire its settings as a wire map
+     */
+    public void declareResource(String name, String type, String className, String configWire) {
+        resources.declare(name, type, className, configWire);
+    }
+
+    /**
      * Runs one action on one event.
      *
      * @param name the action's name
@@ -134,7 +172,7 @@ public final class ActionHost {
             return Answers.problem("OperatorStateError", "Java action '" + name + "' was not loaded");
         }
         Event event = Wire.decodeEvent(eventWire);
-        ctx.begin(name, configs.get(name));
+        ctx.begin(name, configs.get(name), null);
         try {
             action.execute(event, ctx);
             return "";
@@ -157,6 +195,11 @@ public final class ActionHost {
         if (callable == null) {
             return Answers.problem("OperatorStateError", "no durable call with handle " + handle);
         }
+        return answerOf(callable);
+    }
+
+    /** Makes the call; its answer is {@code "="} and the result's wire text, or {@code "!"}. */
+    static String answerOf(DurableCallable<?> callable) {
         Object result;
         try {
             result = callable.call();
@@ -173,9 +216,107 @@ public final class ActionHost {
         }
     }
 
-    /** Drops the loaded actions. */
-    public void close() {
+    /**
+     * Starts one action on one event inside a continuation (JDK 21): it runs until it ends, or
+     * until it waits on {@link flinkagentsctx.api.RunnerContext#durableExecuteAsync}.
+     *
+     * @param token the execution's token, to {@link #resume} or {@link #cancel} it by
+     * @param name the action's name
+     * @param eventWire the event's wire text
+     * @return {@code ""} (it ended), {@code "~"} (it waits: resume it with the call's answer), or
+     *     {@code "!"} and the action's exception
+     */
+    public String start(long token, String name, String eventWire) {
+        Action action = actions.get(name);
+        if (action == null) {
+            return Answers.problem("OperatorStateError", "Java action '" + name + "' was not loaded");
+        }
+        if (scope == null) {
+            return Answers.problem("JavaBridgeError", Continuations.unavailableReason());
+        }
+        Event event = Wire.decodeEvent(eventWire);
+        Step step = new Step(name, scope);
+        step.continuation =
+                Continuations.create(
+                        scope,
+                        () -> {
+                            try {
+                                action.execute(event, ctx);
+                            } catch (Throwable t) {
+                                step.failure = t;
+                            }
+                        });
+        steps.put(token, step);
+        return advance(token, step);
+    }
+
+    /**
+     * Goes on with a waiting action.
+     *
+     * @param token its token
+     * @param reply the answer of the call it waits on ({@code "="} value or {@code "!"} error)
+     * @return as {@link #start}
+     */
+    public String resume(long token, String reply) {
+        Step step = steps.get(token);
+        if (step == null) {
+            return Answers.problem("OperatorStateError", "no waiting Java action with token " + token);
+        }
+        step.reply = reply;
+        return advance(token, step);
+    }
+
+    private String advance(long token, Step step) {
+        ctx.begin(step.name, configs.get(step.name), step);
+        try {
+            Continuations.run(step.continuation);
+        } catch (Throwable t) {
+            steps.remove(token);
+            return Answers.failure("JavaActionError", t);
+        } finally {
+            ctx.end();
+        }
+        if (!Continuations.isDone(step.continuation)) {
+            return "~";
+        }
+        steps.remove(token);
+        return step.failure == null ? "" : Answers.failure("JavaActionError", step.failure);
+    }
+
+    /**
+     * Drops a waiting action (its execution was aborted); its call may still finish, and its
+     * answer is then dropped by the core.
+     *
+     * @param token its token
+     */
+    public void cancel(long token) {
+        steps.remove(token);
+    }
+
+    /**
+     * @return the wire text of {@code [[handle, answer], ...]}: the async calls that ended since
+     *     the last time (polled by the core on the task thread)
+     */
+    public String takeCompleted() {
+        return asyncCalls == null ? "[]" : asyncCalls.takeCompleted();
+    }
+
+    /**
+     * Drops the loaded and waiting actions, stops the async call threads and closes the Java
+     * resources.
+     *
+     * @return {@code ""}, or {@code "!"} and what failed to close
+     */
+    public String close() {
         actions.clear();
         configs.clear();
+        steps.clear();
+        if (asyncCalls != null) {
+            asyncCalls.close();
+        }
+        List<String> failures = resources.close();
+        return failures.isEmpty()
+                ? ""
+                : Answers.problem("JavaResourceError", String.join("; ", failures));
     }
 }

@@ -20,6 +20,8 @@ import java.util.function.Function;
 final class BridgedRunnerContext implements RunnerContext {
     private final PythonPort port;
     private final CallRegistry calls;
+    private final AsyncCalls asyncCalls;
+    private final JavaResources resources;
     private final Function<Wire.ObjectPath, Object> objects = this::memoryObject;
     private final MemoryObject sensory;
     private final MemoryObject shortTerm;
@@ -30,23 +32,29 @@ final class BridgedRunnerContext implements RunnerContext {
     private Thread taskThread;
     private String actionName;
     private Map<String, Object> actionConfig = Collections.emptyMap();
+    private ActionHost.Step step;
 
-    BridgedRunnerContext(PythonPort port, CallRegistry calls) {
+    BridgedRunnerContext(
+            PythonPort port, CallRegistry calls, AsyncCalls asyncCalls, JavaResources resources) {
         this.port = port;
         this.calls = calls;
+        this.asyncCalls = asyncCalls;
+        this.resources = resources;
         this.sensory = new BridgedMemoryObject(this, "sensory", "");
         this.shortTerm = new BridgedMemoryObject(this, "short_term", "");
         this.agentGroup = new BridgedMetricGroup(this, "agent", new ArrayList<>());
         this.actionGroup = new BridgedMetricGroup(this, "action", new ArrayList<>());
     }
 
-    void begin(String action, Map<String, Object> config) {
+    void begin(String action, Map<String, Object> config, ActionHost.Step running) {
         this.actionName = action;
         this.actionConfig = config;
+        this.step = running;
         this.taskThread = Thread.currentThread();
     }
 
     void end() {
+        this.step = null;
         this.taskThread = null;
         this.actionName = null;
         this.actionConfig = Collections.emptyMap();
@@ -123,7 +131,11 @@ final class BridgedRunnerContext implements RunnerContext {
 
     @Override
     public Object getResource(String name, String type) {
-        return ask("get_resource", "resource", name, type);
+        check("get_resource");
+        if (resources.has(name)) {
+            return resources.get(name, type);
+        }
+        return ask("get_resource", "resource", name, type); // a Python resource: refused, named
     }
 
     @Override
@@ -142,17 +154,22 @@ final class BridgedRunnerContext implements RunnerContext {
         return getActionConfig().get(key);
     }
 
-    @Override
-    @SuppressWarnings("unchecked")
-    public <T> T durableExecute(DurableCallable<T> callable) {
-        check("durable_execute");
+    private static String idOf(DurableCallable<?> callable, String operation) {
         String id = callable == null ? null : callable.getId();
         if (id == null || id.isEmpty()) {
             throw new AgentException(
                     "ConfigError",
-                    "durableExecute needs a DurableCallable whose getId() is a non-empty, stable "
+                    operation + " needs a DurableCallable whose getId() is a non-empty, stable "
                             + "name of the call (such as \"score-order\")");
         }
+        return id;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T> T durableExecute(DurableCallable<T> callable) {
+        check("durable_execute");
+        String id = idOf(callable, "durableExecute");
         long handle = calls.add(callable);
         try {
             return (T) ask("durable_execute", "durable_execute", id, handle);
@@ -162,8 +179,30 @@ final class BridgedRunnerContext implements RunnerContext {
     }
 
     @Override
+    @SuppressWarnings("unchecked")
     public <T> T durableExecuteAsync(DurableCallable<T> callable) {
-        return durableExecute(callable);
+        ActionHost.Step running = step;
+        if (running == null) {
+            return durableExecute(callable); // no continuation (JDK 17): a synchronous call
+        }
+        check("durable_execute_async");
+        String id = idOf(callable, "durableExecuteAsync");
+        long handle = calls.add(callable);
+        try {
+            String answer = port.call("durable_execute_async", id, handle);
+            if (!"~".equals(answer)) {
+                return (T) Answers.value(answer, objects); // replayed from the journal
+            }
+            // The core recorded the call as started: run it on a Java thread and suspend; the
+            // core resumes this continuation with the call's answer once it is journaled.
+            asyncCalls.start(handle, callable);
+            Continuations.yieldTo(running.scope);
+            String reply = running.reply;
+            running.reply = null;
+            return (T) Answers.value(reply, objects);
+        } finally {
+            calls.remove(handle);
+        }
     }
 
     String actionName() {

@@ -35,13 +35,13 @@ public class ActionHostTest {
 
     private static ActionHost host(FakePort port) {
         ActionHost host = new ActionHost();
-        Check.contains(host.openPort(port, Wire.VERSION), "\"wire_version\":1");
+        Check.contains(host.openPort(port, Wire.VERSION, 2), "\"wire_version\":1");
         Check.equal("", host.load("probe", Probe.class.getName(), "{\"limit\":3}"));
         return host;
     }
 
     public void testOpenRefusesAnotherWireVersion() {
-        String answer = new ActionHost().openPort(new FakePort(), 99);
+        String answer = new ActionHost().openPort(new FakePort(), 99, 2);
         Check.contains(answer, "!");
         Check.contains(answer, "BridgeVersionError");
         Check.contains(answer, "wire format 1 and the Python core 99");
@@ -49,7 +49,7 @@ public class ActionHostTest {
 
     public void testMissingClassNamesTheClassAndThePathSearched() {
         ActionHost host = new ActionHost();
-        host.openPort(new FakePort(), Wire.VERSION);
+        host.openPort(new FakePort(), Wire.VERSION, 2);
         String answer = host.load("x", "com.example.Missing", "{}");
         Check.contains(answer, "JavaClassNotFoundError");
         Check.contains(answer, "com.example.Missing");
@@ -58,7 +58,7 @@ public class ActionHostTest {
 
     public void testClassThatIsNotAnActionIsRefused() {
         ActionHost host = new ActionHost();
-        host.openPort(new FakePort(), Wire.VERSION);
+        host.openPort(new FakePort(), Wire.VERSION, 2);
         Check.contains(host.load("x", "java.lang.String", "{}"), "does not implement");
     }
 
@@ -237,5 +237,45 @@ public class ActionHostTest {
                     Check.contains(e.getMessage(), "non-empty");
                 };
         Check.equal("", host.execute("probe", EVENT));
+    }
+
+    /** A Java resource with settings, closed with the host. */
+    public static final class Scorer implements AutoCloseable {
+        static final List<String> CLOSED = new java.util.ArrayList<>();
+        final Object limit;
+
+        public Scorer(Map<String, Object> config) {
+            this.limit = config.get("limit");
+        }
+
+        @Override
+        public void close() {
+            CLOSED.add("scorer " + limit);
+        }
+    }
+
+    public void testJavaResourcesAreBuiltOnceFromTheirClassAndClosedWithTheHost() {
+        Scorer.CLOSED.clear();
+        FakePort port =
+                new FakePort()
+                        .answer("!{\"type\":\"JavaBridgeError\",\"message\":\"resource 'model' is a Python resource\"}");
+        ActionHost host = host(port);
+        host.declareResource("scorer", "tool", Scorer.class.getName(), "{\"limit\":5}");
+        Probe.body =
+                (event, ctx) -> {
+                    Scorer first = (Scorer) ctx.getResource("scorer", "tool");
+                    Check.equal(5L, first.limit);
+                    Check.isTrue(first == ctx.getResource("scorer", "tool"), "built once");
+                    AgentException wrongType =
+                            Check.raises(AgentException.class, () -> ctx.getResource("scorer", "chat_model"));
+                    Check.contains(wrongType.getMessage(), "declared as tool, not chat_model");
+                    AgentException python =
+                            Check.raises(AgentException.class, () -> ctx.getResource("model", "chat_model"));
+                    Check.equal("JavaBridgeError", python.getErrorType());
+                };
+        Check.equal("", host.execute("probe", EVENT));
+        Check.equal(List.of("resource[model, chat_model]"), port.calls);
+        Check.equal("", host.close());
+        Check.equal(List.of("scorer 5"), Scorer.CLOSED);
     }
 }

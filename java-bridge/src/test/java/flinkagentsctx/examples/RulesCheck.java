@@ -25,6 +25,7 @@ public final class RulesCheck implements Action {
         Map<String, Object> note = new LinkedHashMap<>();
         note.put("limit", ctx.getActionConfigValue("limit"));
         note.put("key", ctx.getKey());
+        note.put("threshold", ((Thresholds) ctx.getResource("thresholds", "tool")).limit());
         sensory.set("from_java", note);
         ctx.getActionMetricGroup().incCounter("rulesChecked", 1);
         Map<String, Object> fields = new LinkedHashMap<>();
