@@ -374,6 +374,12 @@ class AgentPlan:
         self.by_name = {a.name: a for a in actions}
         self._dispatch: dict[type[Event], tuple[ActionSpec, ...]] = {}
 
+    @property
+    def event_classes(self) -> tuple[type[Event], ...]:
+        """The event classes the actions listen to, in a stable order."""
+        found = {t for a in self.actions for t in a.listen_to}
+        return tuple(sorted(found, key=lambda t: t.type_name()))
+
     def actions_for(self, event_type: type[Event]) -> tuple[ActionSpec, ...]:
         """Actions listening to ``event_type`` or one of its base classes, in declaration order."""
         found = self._dispatch.get(event_type)

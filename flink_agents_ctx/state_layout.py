@@ -18,7 +18,9 @@ state                              kind   contents (one per key)
                                           job identity; absent for a key whose inputs never needed
                                           an identity; expires after ``durable-execution.key-ttl.ms``
 ``flink-agents.run``               value  RUN_FORMAT: the parked run (its pending steps and their
-                                          events); present only while an action waits
+                                          events: an input event with its record, other events in
+                                          their wire form, so no event class is pickled by
+                                          reference); present only while an action waits
 ``flink-agents.waiting-inputs``    map    inputs that arrived while the key was busy, by slot
 ``flink-agents.action-journal``    map    CALL_RECORD_FORMAT: call records of the parked action
                                           execution, by call position; present only while it waits
@@ -44,7 +46,7 @@ where every input took a number; both kept the numbering here, and a key read in
 KEY_NUMBERING_FORMAT = 1
 """``(1, next_seq, job)``."""
 
-RUN_FORMAT = 3
+RUN_FORMAT = 4
 """``(3, seq, timestamp, steps, next_index, wrote_sensory, job, input_digest)`` with ``steps`` as
 ``[(event, action, index), ...]``; ``seq``, ``job`` and ``input_digest`` are ``None`` until the run
 needs an identity. Format 2 had the same fields with ``seq`` always set; format 1 had no job or

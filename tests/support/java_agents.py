@@ -101,7 +101,15 @@ class ScoreAgent(Agent):
         ctx.send_event(OutputEvent(output=f"{event.n}:{event.score}"))
 
 
-def score_agent(call_log: str) -> Agent:
+def score_agent(call_log: str, two_step_millis: int | None = None) -> Agent:
+    if two_step_millis is not None:
+        return ScoreAgent().add_java_action(
+            "score",
+            "flinkagentsctx.examples.TwoStep",
+            [Score],
+            call_log=call_log,
+            millis=two_step_millis,
+        )
     return ScoreAgent().add_java_action(
         "score", "flinkagentsctx.examples.DurableScore", [Score], call_log=call_log
     )

@@ -2,12 +2,14 @@
 
 usage: java_job.py mixed OUT_DIR INPUTS_JSON [MODE]
        java_job.py score OUT_DIR CHECKPOINT_DIR N CALL_LOG MARKER STORE [--fail-at I]
+                         [--two-step MILLIS]
        java_job.py slow OUT_DIR TIMES_FILE KEYS PER_KEY MILLIS THREADS
 
 ``mixed`` runs MixedAgent over (key, value) pairs; in MODE ``process`` it prints ``BUILD ERROR``
 and the error when the job cannot be built, and exits 0. A job that fails prints ``JOB FAILED``
 and the error chain, and exits 0. ``score`` runs ScoreAgent over a checkpointed number source with
-the write-ahead store at STORE, restarting after the injected failure. ``slow`` runs one Java
+the write-ahead store at STORE ('' for none), restarting after the injected failure; with
+``--two-step`` its Java action is TwoStep (two async calls, the second MILLIS ms). ``slow`` runs one Java
 action awaiting one MILLIS ms ``durableExecuteAsync`` per input over KEYS x PER_KEY inputs with
 THREADS async threads, and writes the first and last output arrival times to TIMES_FILE.
 """
@@ -78,6 +80,7 @@ def score(args: list[str]) -> None:
 
     out_dir, checkpoints, n, call_log, marker, store = args[:6]
     fail_at = int(args[args.index("--fail-at") + 1]) if "--fail-at" in args else -1
+    two_step = int(args[args.index("--two-step") + 1]) if "--two-step" in args else None
     conf = Configuration()
     conf.set_string("python.execution-mode", "thread")
     conf.set_string("execution.checkpointing.interval", "1 s")
@@ -92,17 +95,19 @@ def score(args: list[str]) -> None:
     numbers = env.from_source(source, WatermarkStrategy.no_watermarks(), "numbers").map(
         throttle, output_type=Types.LONG()
     )
-    config = {
+    config: dict[str, object] = {
         "job-identifier": "java-score",
-        "action-state.store": store,
+        "num-async-threads": 8,
         "test.fail-at": fail_at,
         "test.marker": marker,
         "test.checkpoint-dir": checkpoints,
     }
+    if store:
+        config["action-state.store"] = store
     out = (
         AgentsExecutionEnvironment.get_execution_environment(env, config)
         .from_datastream(numbers, key_selector=lambda x: x % 5)
-        .apply(java_agents.score_agent(call_log))
+        .apply(java_agents.score_agent(call_log, two_step))
         .to_datastream(output_type=Types.STRING())
     )
     out.sink_to(
