@@ -28,13 +28,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Hashable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from flink_agents_ctx import wire
 from flink_agents_ctx.durable.executor import CallExecutor, Submit
 from flink_agents_ctx.durable.options import DurableFunction
 from flink_agents_ctx.errors import (
     DurableCallError,
+    JavaActionError,
     JavaBridgeError,
     JavaCallError,
     OperatorStateError,
@@ -89,20 +90,28 @@ RuntimeFactory = Callable[[], JavaRuntime]
 _JAVA_CALL_ERROR = f"{JavaCallError.__module__}.{JavaCallError.__qualname__}"
 
 
+JavaError = TypeVar("JavaError", JavaActionError, JavaCallError)
+
+
+def java_failure(body: dict[str, Any], error: type[JavaError]) -> JavaError:
+    """The error of a Java exception the bridge answered with (class, message, stack)."""
+    java_class = str(body.get("class", body.get("type")))
+    message = str(body.get("message", ""))
+    return error(
+        f"{java_class}: {message}",
+        java_class=java_class,
+        java_message=message,
+        java_stack=str(body.get("stack", "")),
+    )
+
+
 def call_outcome(answer: str) -> Any:
     """The result of a Java durable call from the bridge's answer; raises its failure as
     :class:`JavaCallError`."""
     good, body = wire.parse_answer(answer)
     if good:
         return wire.decode(body)
-    java_class = str(body.get("class", body.get("type")))
-    message = str(body.get("message", ""))
-    raise JavaCallError(
-        f"{java_class}: {message}",
-        java_class=java_class,
-        java_message=message,
-        java_stack=str(body.get("stack", "")),
-    )
+    raise java_failure(body, JavaCallError)
 
 
 class _JavaCall:

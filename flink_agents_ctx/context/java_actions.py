@@ -21,7 +21,13 @@ from typing import Any
 
 from flink_agents_ctx import wire
 from flink_agents_ctx.agent import ActionSpec, AgentPlan, JavaResourceSpec
-from flink_agents_ctx.context.java import JavaAsyncCalls, JavaEndpoint, JavaRuntime, RuntimeFactory
+from flink_agents_ctx.context.java import (
+    JavaAsyncCalls,
+    JavaEndpoint,
+    JavaRuntime,
+    RuntimeFactory,
+    java_failure,
+)
 from flink_agents_ctx.errors import FlinkAgentsError, JavaActionError, JavaBridgeError
 from flink_agents_ctx.execution.action_execution import ActionBody, ActionExecution
 from flink_agents_ctx.execution.services import ExecutionServices
@@ -40,14 +46,7 @@ def java_class_of(spec: ActionSpec) -> str:
 def _raise_failure(answer: str) -> None:
     good, body = wire.parse_answer(answer)
     if not good:
-        java_class = str(body.get("class", body.get("type")))
-        message = str(body.get("message", ""))
-        raise JavaActionError(
-            f"{java_class}: {message}",
-            java_class=java_class,
-            java_message=message,
-            java_stack=str(body.get("stack", "")),
-        )
+        raise java_failure(body, JavaActionError)
 
 
 class JavaActions:

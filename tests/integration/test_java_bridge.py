@@ -60,9 +60,11 @@ def test_java_actions_in_process_mode_are_refused_when_the_job_is_built(tmp_path
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.slow
-def test_java_durable_call_with_the_store_is_made_once_across_a_failure(tmp_path: Path) -> None:
-    n = 150
+def run_score(
+    tmp_path: Path, n: int, fail_at: int, store: str, *extra: str, jdk: str = "17"
+) -> tuple[list[str], Counter[str]]:
+    """The score job with one injected failure; its outputs in input order, and how often
+    each logged call was made."""
     call_log = tmp_path / "calls.log"
     marker = tmp_path / "failed.marker"
     run_job(
@@ -73,15 +75,23 @@ def test_java_durable_call_with_the_store_is_made_once_across_a_failure(tmp_path
         str(n),
         str(call_log),
         str(marker),
-        f"sqlite:///{tmp_path / 'store.db'}",
+        store,
         "--fail-at",
-        "100",
+        str(fail_at),
+        *extra,
         timeout_s=200,
+        extra_env={"FLINK_AGENTS_CTX_JDK": jdk},
     )
     assert marker.exists(), "the failure was not injected"
-    lines = read_lines(tmp_path / "out")
-    assert sorted(lines, key=lambda s: int(s.split(":")[0])) == [f"{i}:{i * 10}" for i in range(n)]
-    made = Counter(call_log.read_text().split())
+    lines = sorted(read_lines(tmp_path / "out"), key=lambda s: int(s.split(":")[0]))
+    return lines, Counter(call_log.read_text().splitlines())
+
+
+@pytest.mark.slow
+def test_java_durable_call_with_the_store_is_made_once_across_a_failure(tmp_path: Path) -> None:
+    n = 150
+    lines, made = run_score(tmp_path, n, 100, f"sqlite:///{tmp_path / 'store.db'}")
+    assert lines == [f"{i}:{i * 10}" for i in range(n)]
     assert sorted(int(k) for k in made) == list(range(n))
     assert max(made.values()) == 1, {k: v for k, v in made.items() if v > 1}
 
@@ -136,30 +146,8 @@ def test_on_jdk21_actions_suspended_at_a_checkpoint_restore_with_their_recorded_
     tmp_path: Path,
 ) -> None:
     n = 300
-    call_log = tmp_path / "calls.log"
-    marker = tmp_path / "failed.marker"
-    run_job(
-        "java_job.py",
-        "score",
-        str(tmp_path / "out"),
-        str(tmp_path / "checkpoints"),
-        str(n),
-        str(call_log),
-        str(marker),
-        "",
-        "--fail-at",
-        "200",
-        "--two-step",
-        "300",
-        timeout_s=200,
-        extra_env={"FLINK_AGENTS_CTX_JDK": "21"},
-    )
-    assert marker.exists(), "the failure was not injected"
-    lines = read_lines(tmp_path / "out")
-    assert sorted(lines, key=lambda s: int(s.split(":")[0])) == [
-        f"{i}:{(i + 1) + 2 * i}" for i in range(n)
-    ]
-    made = Counter(call_log.read_text().splitlines())
+    lines, made = run_score(tmp_path, n, 200, "", "--two-step", "300", jdk="21")
+    assert lines == [f"{i}:{(i + 1) + 2 * i}" for i in range(n)]
     # An action waiting on B when the checkpoint was taken starts again from the top after the
     # restore: A comes back from its journal, B (not finished then) is made again.
     replayed = [i for i in range(n) if made[f"A {i}"] == 1 and made[f"B {i}"] == 2]
