@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import flink_agents_ctx.action_state.options  # noqa: F401  (registers the store's options)
+import flink_agents_ctx.action_state.options
+import flink_agents_ctx.long_term.options  # noqa: F401  (registers long-term memory's options)
 from flink_agents_ctx.agent import Agent, action
 from flink_agents_ctx.config import AgentConfig, ConfigOption
 from flink_agents_ctx.context.base import RunnerContext

@@ -288,3 +288,17 @@ def _rebuild_java_call_error(
     return JavaCallError(
         message, java_class=java_class, java_message=java_message, java_stack=java_stack
     )
+
+
+class LongTermMemoryError(FlinkAgentsError):
+    """Long-term memory cannot do what was asked (not configured, a bad item, filter or id); the
+    message says what to do. Nothing was written."""
+
+
+class EmbeddingError(LongTermMemoryError):
+    """Texts could not be embedded: not a str, or the embedding server failed or is unreachable."""
+
+
+class VectorStoreError(LongTermMemoryError):
+    """The vector store refused or failed an operation (a wrong vector size, an unreachable
+    server, a path another process holds)."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.events import Event
+from flink_agents_ctx.long_term.memory import KeyMemory
 from flink_agents_ctx.memory.memory_object import MemoryObject
 from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.types import ResourceType
@@ -42,8 +43,12 @@ class RunnerContext(ABC):
 
     @property
     @abstractmethod
-    def long_term_memory(self) -> Any | None:
-        """Vector-store backed memory; ``None`` when long-term memory is not configured."""
+    def long_term_memory(self) -> KeyMemory:
+        """The key's long-term memory sets (searchable by meaning, in Qdrant).
+
+        Raises:
+            LongTermMemoryError: ``long-term-memory.backend`` is not set.
+        """
 
     @property
     @abstractmethod

@@ -10,6 +10,7 @@ from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.context.base import RunnerContext
 from flink_agents_ctx.events import Event, check_json_serialisable
 from flink_agents_ctx.execution.action_execution import ActionBody, ActionExecution
+from flink_agents_ctx.long_term.memory import KeyMemory
 from flink_agents_ctx.memory.memory_object import MemoryObject
 from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.types import ResourceType
@@ -45,7 +46,7 @@ class PythonRunnerContext(RunnerContext):
         return self._execution.short_term_memory
 
     @property
-    def long_term_memory(self) -> Any | None:
+    def long_term_memory(self) -> KeyMemory:
         return self._execution.long_term_memory
 
     @property

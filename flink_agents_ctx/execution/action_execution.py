@@ -39,11 +39,13 @@ from flink_agents_ctx.durable.step_loop import StepLoop
 from flink_agents_ctx.errors import (
     ActionExecutionError,
     DurabilityError,
+    LongTermMemoryError,
     OperatorStateError,
     UnsupportedAwaitError,
 )
 from flink_agents_ctx.events import ActionFailedEvent, Event
 from flink_agents_ctx.execution.services import ExecutionServices
+from flink_agents_ctx.long_term.memory import KeyMemory
 from flink_agents_ctx.memory.memory_object import MemoryObject
 from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.resources.registry import current_action_metric_group
@@ -111,6 +113,7 @@ class ActionExecution:
         "_group",
         "_identify",
         "_loop",
+        "_ltm",
         "_parked",
         "_restored",
         "_services",
@@ -152,6 +155,7 @@ class ActionExecution:
         self._task: asyncio.Task[Any] | None = None
         self._parked: ParkedWrites | None = None
         self._failure: ActionFailedEvent | None = None
+        self._ltm: KeyMemory | None = None
 
     # -- what the action can do (runner contexts delegate here) -------------------------------
 
@@ -170,8 +174,22 @@ class ActionExecution:
         return self._services.short_term.root()
 
     @property
-    def long_term_memory(self) -> Any | None:
-        return self._services.long_term_memory
+    def long_term_memory(self) -> KeyMemory:
+        memory = self._ltm
+        if memory is None:
+            configured = self._services.long_term_memory
+            if configured is None:
+                raise LongTermMemoryError(
+                    "long-term memory is off: set long-term-memory.backend to 'qdrant' (with "
+                    "long-term-memory.qdrant.location, ':memory:' by default) in the agent "
+                    "configuration"
+                )
+            self._services.mailbox.check("long_term_memory")
+            memory = self._ltm = configured.for_key(self.key, self._summarise)
+        return memory
+
+    def _summarise(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        return self.durable_execute(fn, args, {})
 
     @property
     def agent_metric_group(self) -> MetricGroup:

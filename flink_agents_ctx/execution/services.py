@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from flink_agents_ctx.config import AgentConfig
 from flink_agents_ctx.durable.execution_ref import DurableStats
 from flink_agents_ctx.durable.executor import CallExecutor
 from flink_agents_ctx.durable.journal import JournalOpener
 from flink_agents_ctx.durable.options import MismatchMode
+from flink_agents_ctx.long_term.memory import LongTermMemory
 from flink_agents_ctx.mailbox import Mailbox
 from flink_agents_ctx.memory.memory_object import MemoryTree
 from flink_agents_ctx.metrics.builtin import BuiltinMetrics
@@ -32,7 +32,7 @@ class ExecutionServices:
             write-ahead store).
         mismatch_mode: what a replayed call that differs from its record does.
         stats: durable-call counts (reported as metrics).
-        long_term_memory: long-term memory, when configured.
+        long_term_memory: long-term memory, when ``long-term-memory.backend`` is set.
     """
 
     mailbox: Mailbox
@@ -45,4 +45,4 @@ class ExecutionServices:
     journals: JournalOpener
     mismatch_mode: MismatchMode
     stats: DurableStats
-    long_term_memory: Any = None
+    long_term_memory: LongTermMemory | None = None

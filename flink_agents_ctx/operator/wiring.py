@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -52,6 +53,21 @@ from flink_agents_ctx.durable.options import MismatchMode
 from flink_agents_ctx.errors import ConfigError
 from flink_agents_ctx.execution.action_execution import ActionBody
 from flink_agents_ctx.execution.services import ExecutionServices
+from flink_agents_ctx.long_term.embedders import EmbeddingModel, HashingEmbedder
+from flink_agents_ctx.long_term.memory import LongTermMemory, LongTermMemorySettings
+from flink_agents_ctx.long_term.options import (
+    LTM_BACKEND,
+    LTM_CAPACITY,
+    LTM_CAPACITY_POLICY,
+    LTM_COLLECTION,
+    LTM_COMPACT_COUNT,
+    LTM_EMBEDDING_MODEL,
+    LTM_QDRANT_API_KEY,
+    LTM_QDRANT_LOCATION,
+    LTM_SWEEP_INTERVAL_MS,
+    LTM_TTL_MS,
+)
+from flink_agents_ctx.long_term.vector_store import QdrantVectorStore
 from flink_agents_ctx.mailbox import Mailbox
 from flink_agents_ctx.memory.memory_object import MemoryTree
 from flink_agents_ctx.memory.store import CachedMemoryStore
@@ -68,7 +84,7 @@ from flink_agents_ctx.operator.runs import KeyRuns
 from flink_agents_ctx.operator.wakeups import Wakeups
 from flink_agents_ctx.resources.registry import ResourceRegistry
 from flink_agents_ctx.state_layout import ACTION_JOURNAL, SENSORY_MEMORY, SHORT_TERM_MEMORY
-from flink_agents_ctx.types import ActionKind, MemoryType
+from flink_agents_ctx.types import ActionKind, MemoryType, ResourceType
 
 _log = logging.getLogger(__name__)
 
@@ -109,6 +125,7 @@ def build_operator(
     facts: JobFacts | None = None,
     store: ActionStateStore | None = None,
     java_runtime: RuntimeFactory | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> BuiltOperator:
     """An operator core for ``plan`` on ``state`` and ``metrics``, and its probe.
 
@@ -117,6 +134,7 @@ def build_operator(
             caller keeps owning it).
         java_runtime: makes the Java side of the operator's Java actions (default: the bridge in
             this JVM, through pemja).
+        wall_clock: epoch seconds, for long-term memory's times (tests pass their own).
     """
     facts = facts or JobFacts()
     key_ttl_ms = config.get(DURABLE_KEY_TTL_MS)
@@ -150,7 +168,10 @@ def build_operator(
         closers.append(pruner.close)
         if owned:
             closers.append(store.close)
-    services = build_services(plan, state, metrics, config, journals)
+    services = build_services(plan, state, metrics, config, journals, wall_clock)
+    ltm = services.long_term_memory
+    if ltm is not None and ltm.settings.ttl_ms is not None:
+        housekeeping = _in_turn(housekeeping, ltm.maybe_sweep)
     bodies: dict[str, ActionBody] = {}
     java: JavaActions | None = None
     for spec in plan.actions:
@@ -184,6 +205,7 @@ def build_services(
     metrics: MetricBackend,
     config: AgentConfig,
     journals: JournalOpener | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> ExecutionServices:
     """The collaborators every action execution of one operator uses: the two memories, metrics,
     resources, the worker pool and the call journals (keyed state unless ``journals`` says
@@ -210,23 +232,71 @@ def build_services(
     builtin.count_from(DURABLE_CALLS_REPLAYED, lambda: stats.replayed)
     builtin.count_from(JOURNAL_MISMATCHES, lambda: stats.mismatches)
     mode: str = config.get(DURABLE_MISMATCH_MODE) or MismatchMode.LENIENT.value
+    resources = ResourceRegistry(plan.resources, config, builtin.agent_group, mailbox)
     return ExecutionServices(
         mailbox=mailbox,
         sensory=sensory,
         short_term=short_term,
         metrics=builtin,
-        resources=ResourceRegistry(plan.resources, config, builtin.agent_group, mailbox),
+        resources=resources,
         config=config,
         executor=CallExecutor(config.get(NUM_ASYNC_THREADS) or 2 * (os.cpu_count() or 1)),
         journals=journals or KeyedJournals(state.map_state(ACTION_JOURNAL)),
         mismatch_mode=MismatchMode(mode),
         stats=stats,
+        long_term_memory=long_term_memory(plan, config, resources, wall_clock),
     )
+
+
+def long_term_memory(
+    plan: AgentPlan,
+    config: AgentConfig,
+    resources: ResourceRegistry,
+    wall_clock: Callable[[], float] = time.time,
+) -> LongTermMemory | None:
+    """The operator's long-term memory as configured (``None`` when the backend is unset). Its
+    items belong to the job identity (``job-identifier``, or the agent's name), which stays the
+    same when a job is restored."""
+    if config.get(LTM_BACKEND) is None:
+        return None
+    settings = LongTermMemorySettings(
+        collection=config.get(LTM_COLLECTION) or "flink_agents_memory",
+        job=config.get(JOB_IDENTIFIER) or plan.name,
+        ttl_ms=config.get(LTM_TTL_MS),
+        capacity=config.get(LTM_CAPACITY),
+        policy=config.get(LTM_CAPACITY_POLICY) or "evict-oldest",
+        compact_count=config.get(LTM_COMPACT_COUNT) or 10,
+        sweep_interval_ms=config.get(LTM_SWEEP_INTERVAL_MS) or 60_000,
+    )
+    location = config.get(LTM_QDRANT_LOCATION) or ":memory:"
+    api_key = config.get(LTM_QDRANT_API_KEY)
+    model_name = config.get(LTM_EMBEDDING_MODEL)
+
+    def store() -> QdrantVectorStore:
+        embedder: EmbeddingModel = (
+            resources.get(model_name, ResourceType.EMBEDDING_MODEL)
+            if model_name
+            else HashingEmbedder()
+        )
+        return QdrantVectorStore(location, embedder, api_key)
+
+    return LongTermMemory(settings, store, wall_clock)
 
 
 def _key_runs(state: KeyedStateBackend, key_ttl_ms: int | None, plan: AgentPlan) -> KeyRuns:
     types = wire.EventTypes(plan.event_classes)
     return KeyRuns(state, None if key_ttl_ms is None else StateTtl(key_ttl_ms), types)
+
+
+def _in_turn(first: Callable[[], None] | None, second: Callable[[], None]) -> Callable[[], None]:
+    if first is None:
+        return second
+
+    def both() -> None:
+        first()
+        second()
+
+    return both
 
 
 def _pemja_runtime() -> JavaRuntime:

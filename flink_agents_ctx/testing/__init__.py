@@ -84,7 +84,8 @@ class AgentTestHarness:
     Args:
         agent: the agent under test.
         config: agent configuration (same keys as in a job).
-        clock: seconds as a float, for state time-to-live (defaults to ``time.monotonic``).
+        clock: seconds as a float, for state time-to-live and long-term memory's item times
+            (defaults to ``time.monotonic`` and ``time.time``).
         store: a write-ahead action-state store to use (for example an
             :class:`InMemoryActionStateStore` shared with a restored harness) instead of the one
             ``action-state.store`` names.
@@ -112,6 +113,7 @@ class AgentTestHarness:
             self.config,
             store=store,
             java_runtime=java_runtime or _no_jvm,
+            wall_clock=clock or time.time,
         )
         self._wake: dict[Hashable, set[int]] = {}
         self._end_of_input: set[Hashable] = set()

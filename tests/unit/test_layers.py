@@ -27,6 +27,7 @@ LAYERS = {
     "durable": 2,
     "metrics": 2,
     "resources": 2,
+    "long_term": 2,
     "action_state": 3,
     "execution": 4,
     "context": 5,

@@ -91,3 +91,23 @@ def test_java_action_example_compiles_and_registers(tmp_path: Path) -> None:
     assert spec.kind is ActionKind.JAVA
     assert dict(spec.config) == {"limit": 100}
     assert jars == ["file:///path/to/rules.jar"]
+
+
+def test_long_term_memory_example_runs() -> None:
+    from flink_agents_ctx import Agent, InputEvent, OutputEvent, RunnerContext
+    from flink_agents_ctx.testing import AgentTestHarness
+
+    (block,) = [b for b in python_blocks() if "long_term_memory.get_memory_set" in b]
+    namespace: dict[str, object] = {
+        "InputEvent": InputEvent,
+        "OutputEvent": OutputEvent,
+        "RunnerContext": RunnerContext,
+    }
+    exec(compile(block, "README.md", "exec"), namespace)
+    config = dict(namespace["config"])  # type: ignore[call-overload]
+    config["long-term-memory.collection"] = "readme_example"
+    agent = Agent().add_action("triage", [InputEvent], namespace["triage"])  # type: ignore[arg-type]
+    out = AgentTestHarness(agent, config).run(
+        [("acme", "printer jams on tray 2"), ("acme", "the printer jams again")]
+    )
+    assert out == [[], ["printer jams on tray 2"]]

@@ -1,0 +1,465 @@
+"""Long-term memory: memory sets of a key, searchable by meaning, in one Qdrant collection.
+
+::
+
+    notes = ctx.long_term_memory.get_memory_set("tickets")
+    notes.add(["printer jams on tray 2"], metadatas=[{"severity": 2}])
+    hits = notes.search("paper stuck in the printer", limit=3, filters={"severity": {"gte": 2}})
+
+Every item carries its job identity, its key (the key's full canonical encoding, not a hash) and
+its set name as payload fields, indexed, and every read, search, count and delete adds a filter on
+all three: keys whose hashes collide, and jobs sharing a store, never see each other's items. A set
+handle binds its key when it is made, so it may be used inside ``durable_execute_async`` functions
+and on other threads.
+
+Replay safety: an item's point id is derived from its scope and its value (or the id you give), so
+an action replayed after a restore writes the same points again instead of new ones; a set holds
+one item per distinct value unless ids are given. Updates and deletes are idempotent.
+
+Capacity and time-to-live come from the configuration (``long-term-memory.*``): an add beyond the
+capacity evicts the oldest items, or compacts them into one summary made by a summariser run as a
+durable call (a replay gets the recorded summary); expired items are never returned and a periodic
+sweep deletes them.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flink_agents_ctx.durable.identity import canonical_bytes
+from flink_agents_ctx.errors import LongTermMemoryError
+from flink_agents_ctx.long_term.vector_store import (
+    METADATA,
+    TEXT,
+    QdrantVectorStore,
+    aligned,
+    build_filter,
+)
+from flink_agents_ctx.metrics.group import MetricGroup
+from flink_agents_ctx.resources.registry import current_action_metric_group
+
+NEVER_MS = 2**62
+"""``_expires`` of items without a time-to-live (every item has the field, so one filter works)."""
+
+Summariser = Callable[[list[str]], str]
+"""Turns the values of the oldest items into one summary text (``capacity-policy: compact``)."""
+
+DurableRunner = Callable[[Callable[..., Any], tuple[Any, ...]], Any]
+"""Runs a function as a durable call of the calling action (for summaries)."""
+
+
+@dataclass(frozen=True)
+class MemoryItem:
+    """An item of a memory set. Times are epoch milliseconds; ``score`` is set by searches."""
+
+    id: str
+    value: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: int = 0
+    updated_at: int = 0
+    score: float | None = None
+
+
+def key_text(key: Hashable) -> str:
+    """The exact, canonical text of a key (typed: the str "1" and the int 1 differ)."""
+    raw = canonical_bytes(key)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "hex:" + raw.hex()
+
+
+@dataclass(frozen=True)
+class LongTermMemorySettings:
+    """What the configuration says (see :mod:`flink_agents_ctx.long_term.options`)."""
+
+    collection: str
+    job: str
+    ttl_ms: int | None = None
+    capacity: int | None = None
+    policy: str = "evict-oldest"
+    compact_count: int = 10
+    sweep_interval_ms: int = 60_000
+
+
+class LongTermMemory:
+    """The long-term memory of one operator: its store, collection and limits.
+
+    Args:
+        settings: collection, job identity, limits.
+        store: makes the vector store (with the embedding model) on first use, on the task thread.
+        clock: wall-clock seconds (``time.time``; tests pass their own).
+    """
+
+    def __init__(
+        self,
+        settings: LongTermMemorySettings,
+        store: Callable[[], QdrantVectorStore],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self._make_store = store
+        self._store: QdrantVectorStore | None = None
+        self._clock = clock
+        self._last_sweep_ms = self.now_ms()
+
+    def now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    @property
+    def store(self) -> QdrantVectorStore:
+        store = self._store
+        if store is None:
+            store = self._make_store()
+            name = self.settings.collection
+            store.create_collection(name)
+            for field_name, kind in (
+                ("_job", "keyword"),
+                ("_key", "keyword"),
+                ("_set", "keyword"),
+                ("_created", "integer"),
+                ("_expires", "integer"),
+            ):
+                store.create_index(name, field_name, kind)
+            self._store = store
+        return store
+
+    def for_key(self, key: Hashable, durable: DurableRunner | None = None) -> KeyMemory:
+        """The memory sets of ``key`` (``durable`` runs summaries as the action's durable calls)."""
+        self.store  # noqa: B018  (made here, on the task thread, with the embedding model)
+        return KeyMemory(self, key_text(key), durable)
+
+    def maybe_sweep(self) -> None:
+        """:meth:`sweep` when ``sweep_interval_ms`` passed since the last one (housekeeping)."""
+        now = self.now_ms()
+        if now - self._last_sweep_ms >= self.settings.sweep_interval_ms:
+            self._last_sweep_ms = now
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Delete this job's expired items (all keys)."""
+        if self.settings.ttl_ms is None or self._store is None:
+            return
+        from qdrant_client import models
+
+        conditions = [
+            models.FieldCondition(key="_job", match=models.MatchValue(value=self.settings.job)),
+            models.FieldCondition(key="_expires", range=models.Range(lte=self.now_ms())),
+        ]
+        self._store.delete_points(self.settings.collection, conditions=conditions)
+
+
+class KeyMemory:
+    """``ctx.long_term_memory``: the memory sets of one key."""
+
+    def __init__(self, memory: LongTermMemory, key: str, durable: DurableRunner | None) -> None:
+        self._memory = memory
+        self._key = key
+        self._durable = durable
+
+    def get_memory_set(self, name: str, summariser: Summariser | None = None) -> MemorySet:
+        """The set ``name`` of this key (made on first add). ``summariser`` compacts it when
+        ``long-term-memory.capacity-policy`` is ``compact``."""
+        if not isinstance(name, str) or not name:
+            raise LongTermMemoryError(f"a memory set name is a non-empty str, got {name!r}")
+        return MemorySet(self._memory, self._key, name, summariser, self._durable)
+
+    def delete_memory_set(self, name: str) -> None:
+        """Delete every item of the set ``name`` of this key."""
+        memory_set = self.get_memory_set(name)
+        memory_set.measure("delete", lambda: memory_set.delete_where([]))
+
+
+class MemorySet:
+    """A memory set of one key (see the module docstring)."""
+
+    def __init__(
+        self,
+        memory: LongTermMemory,
+        key: str,
+        name: str,
+        summariser: Summariser | None,
+        durable: DurableRunner | None,
+    ) -> None:
+        self._memory = memory
+        self._key = key
+        self.name = name
+        self._summariser = summariser
+        self._durable = durable
+        self._settings = memory.settings
+        self._store = memory.store
+        self._collection = memory.settings.collection
+
+    # -- scope ---------------------------------------------------------------------------------
+
+    def _scope(self, include_expired: bool = False) -> list[Any]:
+        from qdrant_client import models
+
+        conditions = [
+            models.FieldCondition(key="_job", match=models.MatchValue(value=self._settings.job)),
+            models.FieldCondition(key="_key", match=models.MatchValue(value=self._key)),
+            models.FieldCondition(key="_set", match=models.MatchValue(value=self.name)),
+        ]
+        if not include_expired:
+            now = self._memory.now_ms()
+            conditions.append(models.FieldCondition(key="_expires", range=models.Range(gt=now)))
+        return conditions
+
+    def _point(self, public_id: str) -> str:
+        scope = f"{self._settings.job}\0{self._key}\0{self.name}\0{public_id}"
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, "flink-agents-ctx-ltm:" + scope))
+
+    def _content_id(self, value: str) -> str:
+        scope = f"{self._settings.job}\0{self._key}\0{self.name}\0{value}"
+        return str(uuid.uuid5(uuid.NAMESPACE_OID, scope))
+
+    def _mine(self, payload: Mapping[str, Any]) -> bool:
+        return (
+            payload.get("_job") == self._settings.job
+            and payload.get("_key") == self._key
+            and payload.get("_set") == self.name
+            and int(payload.get("_expires", 0)) > self._memory.now_ms()
+        )
+
+    @staticmethod
+    def _item(point: Any) -> MemoryItem:
+        return _item_of(point.payload or {}, getattr(point, "score", None))
+
+    def measure(self, operation: str, run: Callable[[], Any]) -> Any:
+        """Run ``operation``, counting it and its latency on the calling action's metric group."""
+        group: MetricGroup | None = current_action_metric_group.get()
+        started = time.perf_counter()
+        try:
+            return run()
+        finally:
+            if group is not None:
+                sub = group.get_sub_group("long_term_memory")
+                sub.get_counter(f"{operation}Count").inc()
+                sub.get_histogram(f"{operation}LatencyMs").update(
+                    (time.perf_counter() - started) * 1000
+                )
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def add(
+        self,
+        items: Sequence[str],
+        metadatas: Sequence[Mapping[str, Any] | None] | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Store ``items`` (texts) with their metadata; returns their ids. An item whose id (given,
+        or derived from its value) is already in the set is replaced, keeping its creation time."""
+        return list(self.measure("add", lambda: self._add(items, metadatas, ids)))
+
+    def _add(
+        self,
+        items: Sequence[str],
+        metadatas: Sequence[Mapping[str, Any] | None] | None,
+        ids: Sequence[str] | None,
+    ) -> list[str]:
+        if isinstance(items, str):
+            raise LongTermMemoryError("add takes a list of texts; wrap one text in a list")
+        values = list(items)
+        for i, value in enumerate(values):
+            if not isinstance(value, str):
+                raise LongTermMemoryError(
+                    f"item {i} of set '{self.name}' is a {type(value).__name__}; long-term "
+                    "memory stores texts: pass str(value) or json.dumps(value). Nothing was written"
+                )
+        metas = aligned("metadatas", metadatas, len(values))
+        for i, meta in enumerate(metas):
+            if meta is not None and not isinstance(meta, Mapping):
+                raise LongTermMemoryError(
+                    f"metadata {i} is a {type(meta).__name__}; give a dict. Nothing was written"
+                )
+        public = [
+            str(given) if given is not None else self._content_id(value)
+            for value, given in zip(values, aligned("ids", ids, len(values)), strict=True)
+        ]
+        vectors = self._store.embedder.embed(values)
+        points = [self._point(p) for p in public]
+        existing = {
+            str(p.id): p.payload
+            for p in self._store.retrieve(self._collection, points)
+            if p.payload
+        }
+        now = self._memory.now_ms()
+        expires = NEVER_MS if self._settings.ttl_ms is None else now + self._settings.ttl_ms
+        writes = []
+        for point, public_id, value, vector, meta in zip(
+            points, public, values, vectors, metas, strict=True
+        ):
+            before = existing.get(point)
+            created = int(before["_created"]) if before and self._mine(before) else now
+            payload = {
+                TEXT: value,
+                METADATA: dict(meta or {}),
+                "_job": self._settings.job,
+                "_key": self._key,
+                "_set": self.name,
+                "_id": public_id,
+                "_created": created,
+                "_updated": now,
+                "_expires": expires,
+            }
+            writes.append((point, vector, payload))
+        self._store.upsert(self._collection, writes)
+        self._enforce_capacity()
+        return public
+
+    def _enforce_capacity(self) -> None:
+        capacity = self._settings.capacity
+        if capacity is None:
+            return
+        count = self._store.count(self._collection, self._scope())
+        if count <= capacity:
+            return
+        if self._settings.policy == "evict-oldest":
+            oldest = self._store.scroll(
+                self._collection, self._scope(), count - capacity, "_created"
+            )
+            self._store.delete_points(self._collection, ids=[str(p.id) for p in oldest])
+            return
+        self._compact(count, capacity)
+
+    def _compact(self, count: int, capacity: int) -> None:
+        summariser, durable = self._summariser, self._durable
+        if summariser is None:
+            raise LongTermMemoryError(
+                f"set '{self.name}' is over its capacity ({capacity}) and "
+                "long-term-memory.capacity-policy is 'compact', but get_memory_set got no "
+                "summariser: pass get_memory_set(name, summariser=fn) (fn: list of texts -> text)"
+            )
+        if durable is None:
+            raise LongTermMemoryError(
+                f"set '{self.name}' needs compacting, which runs the summariser as a durable call "
+                "of the action: add to it from the action itself, not from inside a durable call"
+            )
+        take = max(self._settings.compact_count, count - capacity + 1)
+        oldest = self._store.scroll(self._collection, self._scope(), take, "_created")
+        texts = [str((p.payload or {}).get(TEXT)) for p in oldest]
+        summary = durable(summariser, (texts,))
+        if not isinstance(summary, str):
+            raise LongTermMemoryError(
+                f"the summariser of set '{self.name}' returned a {type(summary).__name__}, not a str"
+            )
+        self._store.delete_points(self._collection, ids=[str(p.id) for p in oldest])
+        self._add([summary], [{"summary_of": len(texts)}], None)
+
+    def get(
+        self,
+        ids: Sequence[str] | None = None,
+        filters: Mapping[str, Any] | None = None,
+        limit: int = 100,
+    ) -> list[MemoryItem]:
+        """Items by id (missing ones are left out), or those matching ``filters`` (oldest first)."""
+
+        def run() -> list[MemoryItem]:
+            if ids is not None:
+                found = self._store.retrieve(self._collection, [self._point(str(i)) for i in ids])
+                return [self._item(p) for p in found if self._mine(p.payload or {})]
+            conditions = self._scope() + build_filter(filters)
+            points = self._store.scroll(self._collection, conditions, limit, "_created")
+            return [self._item(p) for p in points]
+
+        return list(self.measure("get", run))
+
+    def search(
+        self,
+        query: str,
+        limit: int = 10,
+        filters: Mapping[str, Any] | None = None,
+        score_threshold: float | None = None,
+    ) -> list[MemoryItem]:
+        """The items closest in meaning to ``query``, best first, with their scores."""
+        if not isinstance(query, str):
+            raise LongTermMemoryError(f"search takes a str query, got {type(query).__name__}")
+
+        def run() -> list[MemoryItem]:
+            conditions = self._scope() + build_filter(filters)
+            points = self._store.search(self._collection, query, limit, conditions, score_threshold)
+            return [self._item(p) for p in points]
+
+        return list(self.measure("search", run))
+
+    def update(
+        self, item_id: str, value: str | None = None, metadata: Mapping[str, Any] | None = None
+    ) -> MemoryItem:
+        """Replace an item's value and/or metadata; returns the item as stored now."""
+
+        def run() -> MemoryItem:
+            point = self._point(str(item_id))
+            found = [
+                p
+                for p in self._store.retrieve(self._collection, [point])
+                if self._mine(p.payload or {})
+            ]
+            if not found:
+                raise LongTermMemoryError(
+                    f"set '{self.name}' has no item with id {item_id!r}; add it first"
+                )
+            payload = dict(found[0].payload or {})
+            new_value = payload[TEXT] if value is None else value
+            if not isinstance(new_value, str):
+                raise LongTermMemoryError(
+                    f"an item's value is a str, got {type(new_value).__name__}"
+                )
+            if metadata is not None:
+                payload[METADATA] = dict(metadata)
+            now = self._memory.now_ms()
+            payload.update({TEXT: new_value, "_updated": now})
+            if self._settings.ttl_ms is not None:
+                payload["_expires"] = now + self._settings.ttl_ms
+            vector = self._store.embedder.embed([new_value])[0]
+            self._store.upsert(self._collection, [(point, vector, payload)])
+            return _item_of(payload)
+
+        result: MemoryItem = self.measure("update", run)
+        return result
+
+    def delete(
+        self, ids: Sequence[str] | None = None, filters: Mapping[str, Any] | None = None
+    ) -> None:
+        """Delete items by id, or those matching ``filters`` (one is needed; to delete the whole
+        set, ``ctx.long_term_memory.delete_memory_set(name)``)."""
+        if ids is None and not filters:
+            raise LongTermMemoryError(
+                "delete needs ids or filters; delete_memory_set(name) deletes a whole set"
+            )
+
+        def run() -> None:
+            if ids is not None:
+                found = self._store.retrieve(self._collection, [self._point(str(i)) for i in ids])
+                mine = [str(p.id) for p in found if self._mine(p.payload or {})]
+                if mine:
+                    self._store.delete_points(self._collection, ids=mine)
+            else:
+                self.delete_where(build_filter(filters))
+
+        self.measure("delete", run)
+
+    def delete_where(self, conditions: list[Any]) -> None:
+        self._store.delete_points(
+            self._collection, conditions=self._scope(include_expired=True) + conditions
+        )
+
+    def count(self) -> int:
+        """How many items the set holds (expired ones not counted)."""
+        return int(
+            self.measure("count", lambda: self._store.count(self._collection, self._scope()))
+        )
+
+
+def _item_of(payload: Mapping[str, Any], score: float | None = None) -> MemoryItem:
+    return MemoryItem(
+        id=str(payload.get("_id")),
+        value=str(payload.get(TEXT)),
+        metadata=dict(payload.get(METADATA) or {}),
+        created_at=int(payload.get("_created", 0)),
+        updated_at=int(payload.get("_updated", 0)),
+        score=score,
+    )
