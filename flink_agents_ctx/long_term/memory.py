@@ -7,8 +7,9 @@
     hits = notes.search("paper stuck in the printer", limit=3, filters={"severity": {"gte": 2}})
 
 Every item carries its job identity, its key (the key's full canonical encoding, not a hash) and
-its set name as payload fields, indexed, and every read, search, count and delete adds a filter on
-all three: keys whose hashes collide, and jobs sharing a store, never see each other's items. A set
+its set name as payload fields, and the SHA-256 of the three as an indexed scope field; every read,
+search, count and delete filters on the scope, and what comes back is checked against the three
+fields: keys whose ``hash()`` collides, and jobs sharing a store, never see each other's items. A set
 handle binds its key when it is made, so it may be used inside ``durable_execute_async`` functions
 and on other threads.
 
@@ -24,6 +25,7 @@ sweep deletes them.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -118,9 +120,8 @@ class LongTermMemory:
             name = self.settings.collection
             store.create_collection(name)
             for field_name, kind in (
+                ("_scope", "keyword"),
                 ("_job", "keyword"),
-                ("_key", "keyword"),
-                ("_set", "keyword"),
                 ("_created", "integer"),
                 ("_expires", "integer"),
             ):
@@ -193,16 +194,19 @@ class MemorySet:
         self._settings = memory.settings
         self._store = memory.store
         self._collection = memory.settings.collection
+        scope = f"{self._settings.job}\0{key}\0{name}".encode("utf-8", "surrogatepass")
+        self._scope_digest = hashlib.sha256(scope).hexdigest()
 
     # -- scope ---------------------------------------------------------------------------------
 
     def _scope(self, include_expired: bool = False) -> list[Any]:
+        """The conditions every operation adds: the set's scope digest (one indexed keyword, cheap
+        for embedded Qdrant, which checks conditions point by point) and, unless asked, not
+        expired. Results are checked against the full job, key and set fields as well."""
         from qdrant_client import models
 
         conditions = [
-            models.FieldCondition(key="_job", match=models.MatchValue(value=self._settings.job)),
-            models.FieldCondition(key="_key", match=models.MatchValue(value=self._key)),
-            models.FieldCondition(key="_set", match=models.MatchValue(value=self.name)),
+            models.FieldCondition(key="_scope", match=models.MatchValue(value=self._scope_digest))
         ]
         if not include_expired:
             now = self._memory.now_ms()
@@ -301,6 +305,7 @@ class MemorySet:
                 "_job": self._settings.job,
                 "_key": self._key,
                 "_set": self.name,
+                "_scope": self._scope_digest,
                 "_id": public_id,
                 "_created": created,
                 "_updated": now,
@@ -364,7 +369,7 @@ class MemorySet:
                 return [self._item(p) for p in found if self._mine(p.payload or {})]
             conditions = self._scope() + build_filter(filters)
             points = self._store.scroll(self._collection, conditions, limit, "_created")
-            return [self._item(p) for p in points]
+            return [self._item(p) for p in points if self._mine(p.payload or {})]
 
         return list(self.measure("get", run))
 
@@ -382,7 +387,7 @@ class MemorySet:
         def run() -> list[MemoryItem]:
             conditions = self._scope() + build_filter(filters)
             points = self._store.search(self._collection, query, limit, conditions, score_threshold)
-            return [self._item(p) for p in points]
+            return [self._item(p) for p in points if self._mine(p.payload or {})]
 
         return list(self.measure("search", run))
 

@@ -52,7 +52,7 @@ def qdrant_client_for(location: str, api_key: str | None = None) -> Any:
                 if location == ":memory:":
                     client = QdrantClient(":memory:")
                 elif location.startswith(("http://", "https://")):
-                    client = QdrantClient(url=location, api_key=api_key)
+                    client = QdrantClient(url=location, api_key=api_key, check_compatibility=False)
                 else:
                     client = QdrantClient(path=location)
             except Exception as e:

@@ -336,3 +336,15 @@ def test_the_embedding_model_resource_is_used_and_its_failures_are_clear() -> No
     assert "cannot reach the embeddings server at http://127.0.0.1:9/v1/embeddings" in str(
         info.value.__cause__
     )
+
+
+def test_an_unreachable_qdrant_server_is_a_clear_error() -> None:
+    def act(event: InputEvent, ctx: RunnerContext) -> None:
+        ctx.long_term_memory.get_memory_set("notes")
+
+    cfg = config(**{"long-term-memory.qdrant.location": "http://127.0.0.1:9"})
+    with pytest.raises(ActionExecutionError) as info:
+        AgentTestHarness(one_action(act), cfg).run([("k", 1)])
+    cause = info.value.__cause__
+    assert isinstance(cause, VectorStoreError)
+    assert "Qdrant at 'http://127.0.0.1:9' could not create collection" in str(cause)
