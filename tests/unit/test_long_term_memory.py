@@ -348,3 +348,34 @@ def test_an_unreachable_qdrant_server_is_a_clear_error() -> None:
     cause = info.value.__cause__
     assert isinstance(cause, VectorStoreError)
     assert "Qdrant at 'http://127.0.0.1:9' could not create collection" in str(cause)
+
+
+def test_the_vector_store_resource_serves_actions_directly() -> None:
+    collection = f"docs_{uuid.uuid4().hex[:8]}"
+    seen: dict[str, Any] = {}
+
+    def act(event: InputEvent, ctx: RunnerContext) -> None:
+        store = ctx.get_resource("docs", ResourceType.VECTOR_STORE)
+        store.create_collection(collection)
+        ids = store.add(
+            collection,
+            CORPUS["documents"][:4],
+            [{"team": "it"}, {"team": "billing"}, {"team": "it"}, {"team": "logistics"}],
+            ids=["printer", "refund", "vpn", "shipping"],
+        )
+        seen["ids"] = ids
+        seen["hits"] = store.query(collection, "vpn disconnects", limit=2, filters={"team": "it"})
+        seen["got"] = store.get(collection, ids=["refund"])
+        store.delete(collection, filters={"team": "it"})
+        seen["left"] = sorted(d.metadata["team"] for d in store.get(collection))
+        store.delete_collection(collection)
+
+    agent = one_action(act).add_resource(
+        "docs", ResourceType.VECTOR_STORE, lambda: QdrantVectorStore(":memory:")
+    )
+    AgentTestHarness(agent).run([("k", 1)])
+    assert seen["hits"][0].text == CORPUS["documents"][2]
+    assert {d.metadata["team"] for d in seen["hits"]} == {"it"}
+    assert [d.text for d in seen["got"]] == [CORPUS["documents"][1]]
+    assert seen["left"] == ["billing", "logistics"]
+    assert not qdrant_client_for(":memory:").collection_exists(collection)
