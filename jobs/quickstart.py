@@ -1,8 +1,9 @@
-"""Quickstart: a two-action agent on a local Flink mini-cluster.
+"""Quickstart: a two-action agent on a local Flink mini-cluster, with embedded long-term memory.
 
 Each input is (customer, message). The first action files the message under a topic and counts the
 customer's tickets in short-term memory (kept in Flink keyed state across inputs); the second action
-writes the reply that leaves the operator.
+looks for a similar earlier ticket of the customer in long-term memory (embedded Qdrant, searched
+by meaning), remembers this one, and writes the reply that leaves the operator.
 
     ./dev quickstart                      # or: .venv/bin/python jobs/quickstart.py
 """
@@ -28,6 +29,7 @@ TOPICS = {"invoice": "billing", "refund": "billing", "password": "account", "log
 class Filed(Event):
     customer: str
     topic: str
+    message: str
 
 
 class SupportAgent(Agent):
@@ -39,17 +41,21 @@ class SupportAgent(Agent):
         tickets = ctx.short_term_memory.get("tickets") or 0
         ctx.short_term_memory.set("tickets", tickets + 1)
         ctx.short_term_memory.set(f"topics.{topic}", True)
-        ctx.send_event(Filed(customer=customer, topic=topic))
+        ctx.send_event(Filed(customer=customer, topic=topic, message=message))
 
     @action(Filed)
     @staticmethod
     def reply(event: Filed, ctx: RunnerContext) -> None:
         tickets = ctx.short_term_memory.get("tickets")
         topics = ctx.short_term_memory.get("topics").get_field_names()
+        history = ctx.long_term_memory.get_memory_set("tickets")
+        similar = history.search(event.message, limit=1, score_threshold=0.3)
+        history.add([event.message])
+        like = f"; like earlier: {similar[0].value!r}" if similar else ""
         ctx.send_event(
             OutputEvent(
                 output=f"{event.customer}: ticket #{tickets} filed under {event.topic} "
-                f"(topics so far: {', '.join(topics)})"
+                f"(topics so far: {', '.join(topics)}){like}"
             )
         )
 
@@ -60,12 +66,15 @@ def main() -> None:
     messages = [
         ("ada", "I cannot find my invoice"),
         ("bob", "Password reset link expired"),
-        ("ada", "Please refund the double charge"),
+        ("ada", "Please refund the double charge on my invoice"),
         ("ada", "Login fails on mobile"),
-        ("bob", "How do I export my data?"),
+        ("bob", "The password reset link expired again"),
     ]
     stream = env.from_collection(messages, type_info=Types.TUPLE([Types.STRING(), Types.STRING()]))
-    agents_env = AgentsExecutionEnvironment.get_execution_environment(env)
+    # Long-term memory in embedded Qdrant (":memory:", the default location).
+    agents_env = AgentsExecutionEnvironment.get_execution_environment(
+        env, {"long-term-memory.backend": "qdrant"}
+    )
     replies = (
         agents_env.from_datastream(stream, key_selector=lambda m: m[0])
         .apply(SupportAgent())

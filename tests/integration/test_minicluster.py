@@ -81,9 +81,11 @@ def test_quickstart_runs_with_and_without_an_activated_virtualenv() -> None:
     expected = [
         "ada: ticket #1 filed under billing (topics so far: billing)",
         "bob: ticket #1 filed under account (topics so far: account)",
-        "ada: ticket #2 filed under billing (topics so far: billing)",
+        "ada: ticket #2 filed under billing (topics so far: billing); like earlier: "
+        "'I cannot find my invoice'",
         "ada: ticket #3 filed under account (topics so far: billing, account)",
-        "bob: ticket #2 filed under general (topics so far: account, general)",
+        "bob: ticket #2 filed under account (topics so far: account); like earlier: "
+        "'Password reset link expired'",
     ]
     assert plain.stdout.splitlines() == expected
     assert activated.stdout.splitlines() == expected
