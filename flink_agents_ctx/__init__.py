@@ -2,6 +2,7 @@
 
 Layers (a module imports only from its own layer or below; ``tests/unit/test_layers.py`` checks it)::
 
+    cli            the flink-agents-ctx command (doctor, local cluster, submit, savepoints)
     testing        the harness, the probe it reads through, in-memory fakes of the storage ports
     operator       OperatorCore (schedules runs), wiring, the probe, the Flink adapter, pipeline
     context        runner contexts: one API per language over an action execution (Python, and

@@ -33,6 +33,7 @@ LAYERS = {
     "context": 5,
     "operator": 6,
     "testing": 7,
+    "cli": 8,
 }
 PYFLINK_ALLOWED = {
     "backends/flink_state.py",

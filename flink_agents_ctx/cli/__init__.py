@@ -1,0 +1,1 @@
+"""The ``flink-agents-ctx`` command: run, submit and manage agent jobs (see ``--help``)."""

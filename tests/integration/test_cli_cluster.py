@@ -1,0 +1,129 @@
+"""The ``flink-agents-ctx`` command against a real local standalone cluster (loopback only):
+doctor, cluster start/status/stop, submit, jobs, stop with a savepoint and restore from it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flink_agents_ctx.cli.local_cluster import LocalCluster
+from tests.integration.flink_runner import JOBS, read_lines
+
+pytestmark = [pytest.mark.flink, pytest.mark.timeout(300)]
+
+
+def cli(*args: str, timeout_s: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flink_agents_ctx.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Path]:
+    directory = tmp_path / "cluster"
+    try:
+        started = cli("cluster", "start", "--dir", str(directory))
+        assert started.returncode == 0, started.stderr
+        assert "local cluster running: REST and web UI at http://127.0.0.1:" in started.stdout
+        yield directory
+    finally:
+        cli("cluster", "stop", "--dir", str(directory))
+        LocalCluster(directory).stop()  # kills what did not stop
+        assert LocalCluster(directory).pids() == []
+
+
+def test_bad_input_gets_one_line_and_a_non_zero_exit(tmp_path: Path) -> None:
+    missing = cli("submit", "--cluster", "http://127.0.0.1:9", str(tmp_path / "nope.py"))
+    assert missing.returncode == 2
+    assert (
+        missing.stderr.strip()
+        == f"flink-agents-ctx: job script {tmp_path / 'nope.py'} does not exist"
+    )
+    unreachable = cli("jobs", "--cluster", "http://127.0.0.1:9")
+    assert unreachable.returncode == 2
+    assert "cannot reach Flink's REST API at http://127.0.0.1:9" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
+    no_savepoint = cli(
+        "restore",
+        str(tmp_path / "sp"),
+        str(JOBS / "reference_job.py"),
+        "--cluster",
+        "http://127.0.0.1:9",
+    )
+    assert no_savepoint.returncode == 2
+    assert "does not exist" in no_savepoint.stderr
+    not_started = cli("jobs", "--dir", str(tmp_path / "never"))
+    assert "run 'flink-agents-ctx cluster start' first" in not_started.stderr
+
+
+def test_doctor_passes_on_this_machine() -> None:
+    result = cli("doctor")
+    assert result.returncode == 0, result.stdout
+    assert "all required checks passed" in result.stdout
+
+
+@pytest.mark.slow
+def test_submit_stop_with_a_savepoint_and_restore_on_a_standalone_cluster(
+    cluster: Path, tmp_path: Path
+) -> None:
+    status = cli("cluster", "status", "--dir", str(cluster))
+    assert "1 TaskManager(s), 2/2 slots free" in status.stdout
+
+    out = tmp_path / "reference-out"
+    submitted = cli(
+        "submit", "--dir", str(cluster), "--wait", str(JOBS / "reference_job.py"),
+        str(out), "reference", '[["k", 0], ["k", 1], ["a", 10]]',
+    )  # fmt: skip
+    assert submitted.returncode == 0, submitted.stderr
+    assert read_lines(out) == ["2", "4", "22"]
+
+    work = tmp_path / "recovery"
+    job_args = [
+        str(work / "out"),
+        str(work / "ckpt"),
+        "3000",
+        str(work / "calls.log"),
+        str(work / "m"),
+    ]
+    first = cli("submit", "--dir", str(cluster), str(JOBS / "recovery_job.py"), *job_args)
+    assert first.returncode == 0, first.stderr
+    job_id = first.stdout.split()[1]
+    calls = work / "calls.log"
+    deadline = time.monotonic() + 60
+    while not calls.exists() or calls.read_text().count("\n") < 300:
+        assert time.monotonic() < deadline, "the job made no progress"
+        time.sleep(0.2)
+    stopped = cli("stop", "--dir", str(cluster), job_id, str(work / "savepoints"))
+    assert stopped.returncode == 0, stopped.stderr
+    savepoint = stopped.stdout.split()[-1].removeprefix("file:")
+    assert Path(savepoint).is_dir()
+    jobs = cli("jobs", "--dir", str(cluster)).stdout
+    assert f"{job_id}  FINISHED" in jobs
+
+    restored = cli(
+        "restore",
+        "--dir",
+        str(cluster),
+        "--wait",
+        savepoint,
+        str(JOBS / "recovery_job.py"),
+        *job_args,
+    )
+    assert restored.returncode == 0, restored.stderr
+    lines = read_lines(work / "out")
+    numbers = Counter(int(line.split(":")[0]) for line in lines)
+    assert sorted(numbers) == list(range(3000)) and max(numbers.values()) == 1
+    assert all(line.split(":")[1] == str(10 * int(line.split(":")[0])) for line in lines)
+    made = Counter(line.split()[1] for line in calls.read_text().splitlines())
+    # Only calls in flight when the savepoint was taken run again: one per key at most (5 keys).
+    assert sum(1 for n in made.values() if n > 1) <= 5
