@@ -165,7 +165,10 @@ class JavaAsyncCalls:
             run = self._runs.pop(handle, None)
             if run is not None:
                 self._answers[handle] = answer
-                run()
+                try:
+                    run()
+                finally:  # a call abandoned meanwhile never reads its answer
+                    self._answers.pop(handle, None)
 
     def clear(self) -> None:
         self._runs.clear()

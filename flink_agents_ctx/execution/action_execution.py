@@ -185,11 +185,8 @@ class ActionExecution:
                     "configuration"
                 )
             self._services.mailbox.check("long_term_memory")
-            memory = self._ltm = configured.for_key(self.key, self._summarise)
+            memory = self._ltm = configured.for_key(self.key)
         return memory
-
-    def _summarise(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-        return self.durable_execute(fn, args, {})
 
     @property
     def agent_metric_group(self) -> MetricGroup:

@@ -70,29 +70,34 @@ class HashingEmbedder:
     def dimension(self) -> int:
         return self._dimension
 
-    def _features(self, text: str) -> dict[str, float]:
-        words = [w for w in _WORD.findall(text.lower()) if w not in _STOP] or _WORD.findall(
-            text.lower()
-        )
-        weights: dict[str, float] = {}
+    def _features(self, text: str) -> dict[str, tuple[float, int]]:
+        """Each feature with its weight (words 1, word pairs 0.5, character trigrams 0.25) and
+        how often it occurs."""
+        lowered = text.lower()
+        words = [w for w in _WORD.findall(lowered) if w not in _STOP] or _WORD.findall(lowered)
+        found: dict[str, tuple[float, int]] = {}
+
+        def count(feature: str, weight: float) -> None:
+            seen = found.get(feature)
+            found[feature] = (weight, 1 if seen is None else seen[1] + 1)
+
         for word in words:
-            weights["w:" + word] = weights.get("w:" + word, 0.0) + 1.0
+            count("w:" + word, 1.0)
             padded = f"^{word}$"
             for i in range(len(padded) - 2):
-                gram = "c:" + padded[i : i + 3]
-                weights[gram] = weights.get(gram, 0.0) + 0.25
+                count("c:" + padded[i : i + 3], 0.25)
         for first, second in itertools.pairwise(words):
-            pair = f"p:{first} {second}"
-            weights[pair] = weights.get(pair, 0.0) + 0.5
-        return weights
+            count(f"p:{first} {second}", 0.5)
+        return found
 
     def _vector(self, text: str) -> list[float]:
         vector = [0.0] * self._dimension
-        for feature, weight in self._features(text).items():
+        for feature, (weight, times) in self._features(text).items():
             digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
             number = int.from_bytes(digest, "little")
             sign = 1.0 if number & 1 else -1.0
-            vector[(number >> 1) % self._dimension] += sign * (1.0 + math.log(weight))
+            # Sublinear in how often a feature occurs, never negative.
+            vector[(number >> 1) % self._dimension] += sign * weight * (1.0 + math.log(times))
         norm = math.sqrt(sum(v * v for v in vector))
         if norm == 0.0:
             vector[0] = 1.0  # empty text: a fixed unit vector

@@ -18,14 +18,17 @@ an action replayed after a restore writes the same points again instead of new o
 one item per distinct value unless ids are given. Updates and deletes are idempotent.
 
 Capacity and time-to-live come from the configuration (``long-term-memory.*``): an add beyond the
-capacity evicts the oldest items, or compacts them into one summary made by a summariser run as a
-durable call (a replay gets the recorded summary); expired items are never returned and a periodic
-sweep deletes them.
+capacity evicts the oldest items, or compacts them into one summary made by the set's summariser.
+The summary is stored under an id derived from the items it replaces, before they are deleted, so a
+replay that compacts the same items finds it and does not summarise again. Expired items are never
+returned and a periodic sweep deletes them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -44,14 +47,13 @@ from flink_agents_ctx.long_term.vector_store import (
 from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.resources.registry import current_action_metric_group
 
+_log = logging.getLogger(__name__)
+
 NEVER_MS = 2**62
 """``_expires`` of items without a time-to-live (every item has the field, so one filter works)."""
 
 Summariser = Callable[[list[str]], str]
 """Turns the values of the oldest items into one summary text (``capacity-policy: compact``)."""
-
-DurableRunner = Callable[[Callable[..., Any], tuple[Any, ...]], Any]
-"""Runs a function as a durable call of the calling action (for summaries)."""
 
 
 @dataclass(frozen=True)
@@ -129,17 +131,21 @@ class LongTermMemory:
             self._store = store
         return store
 
-    def for_key(self, key: Hashable, durable: DurableRunner | None = None) -> KeyMemory:
-        """The memory sets of ``key`` (``durable`` runs summaries as the action's durable calls)."""
+    def for_key(self, key: Hashable) -> KeyMemory:
+        """The memory sets of ``key``."""
         self.store  # noqa: B018  (made here, on the task thread, with the embedding model)
-        return KeyMemory(self, key_text(key), durable)
+        return KeyMemory(self, key_text(key))
 
     def maybe_sweep(self) -> None:
-        """:meth:`sweep` when ``sweep_interval_ms`` passed since the last one (housekeeping)."""
+        """:meth:`sweep` when ``sweep_interval_ms`` passed since the last one (housekeeping; a
+        failed sweep is logged and tried again at the next interval)."""
         now = self.now_ms()
         if now - self._last_sweep_ms >= self.settings.sweep_interval_ms:
             self._last_sweep_ms = now
-            self.sweep()
+            try:
+                self.sweep()
+            except Exception:
+                _log.warning("deleting expired long-term memory items failed", exc_info=True)
 
     def sweep(self) -> None:
         """Delete this job's expired items (all keys)."""
@@ -157,17 +163,16 @@ class LongTermMemory:
 class KeyMemory:
     """``ctx.long_term_memory``: the memory sets of one key."""
 
-    def __init__(self, memory: LongTermMemory, key: str, durable: DurableRunner | None) -> None:
+    def __init__(self, memory: LongTermMemory, key: str) -> None:
         self._memory = memory
         self._key = key
-        self._durable = durable
 
     def get_memory_set(self, name: str, summariser: Summariser | None = None) -> MemorySet:
         """The set ``name`` of this key (made on first add). ``summariser`` compacts it when
         ``long-term-memory.capacity-policy`` is ``compact``."""
         if not isinstance(name, str) or not name:
             raise LongTermMemoryError(f"a memory set name is a non-empty str, got {name!r}")
-        return MemorySet(self._memory, self._key, name, summariser, self._durable)
+        return MemorySet(self._memory, self._key, name, summariser)
 
     def delete_memory_set(self, name: str) -> None:
         """Delete every item of the set ``name`` of this key."""
@@ -184,17 +189,15 @@ class MemorySet:
         key: str,
         name: str,
         summariser: Summariser | None,
-        durable: DurableRunner | None,
     ) -> None:
         self._memory = memory
         self._key = key
         self.name = name
         self._summariser = summariser
-        self._durable = durable
         self._settings = memory.settings
         self._store = memory.store
         self._collection = memory.settings.collection
-        scope = f"{self._settings.job}\0{key}\0{name}".encode("utf-8", "surrogatepass")
+        scope = json.dumps([self._settings.job, key, name]).encode("utf-8", "surrogatepass")
         self._scope_digest = hashlib.sha256(scope).hexdigest()
 
     # -- scope ---------------------------------------------------------------------------------
@@ -214,12 +217,11 @@ class MemorySet:
         return conditions
 
     def _point(self, public_id: str) -> str:
-        scope = f"{self._settings.job}\0{self._key}\0{self.name}\0{public_id}"
+        scope = json.dumps([self._settings.job, self._key, self.name, public_id])
         return str(uuid.uuid5(uuid.NAMESPACE_URL, "flink-agents-ctx-ltm:" + scope))
 
     def _content_id(self, value: str) -> str:
-        scope = f"{self._settings.job}\0{self._key}\0{self.name}\0{value}"
-        return str(uuid.uuid5(uuid.NAMESPACE_OID, scope))
+        return str(uuid.uuid5(uuid.NAMESPACE_OID, json.dumps([self._scope_digest, value])))
 
     def _mine(self, payload: Mapping[str, Any]) -> bool:
         return (
@@ -264,6 +266,17 @@ class MemorySet:
         items: Sequence[str],
         metadatas: Sequence[Mapping[str, Any] | None] | None,
         ids: Sequence[str] | None,
+    ) -> list[str]:
+        written = self._write(items, metadatas, ids)
+        self._enforce_capacity()
+        return written
+
+    def _write(
+        self,
+        items: Sequence[str],
+        metadatas: Sequence[Mapping[str, Any] | None] | None,
+        ids: Sequence[str] | None,
+        extra: Mapping[str, Any] | None = None,
     ) -> list[str]:
         if isinstance(items, str):
             raise LongTermMemoryError("add takes a list of texts; wrap one text in a list")
@@ -310,10 +323,10 @@ class MemorySet:
                 "_created": created,
                 "_updated": now,
                 "_expires": expires,
+                **(extra or {}),
             }
             writes.append((point, vector, payload))
         self._store.upsert(self._collection, writes)
-        self._enforce_capacity()
         return public
 
     def _enforce_capacity(self) -> None:
@@ -332,28 +345,51 @@ class MemorySet:
         self._compact(count, capacity)
 
     def _compact(self, count: int, capacity: int) -> None:
-        summariser, durable = self._summariser, self._durable
+        summariser = self._summariser
         if summariser is None:
             raise LongTermMemoryError(
                 f"set '{self.name}' is over its capacity ({capacity}) and "
                 "long-term-memory.capacity-policy is 'compact', but get_memory_set got no "
                 "summariser: pass get_memory_set(name, summariser=fn) (fn: list of texts -> text)"
             )
-        if durable is None:
-            raise LongTermMemoryError(
-                f"set '{self.name}' needs compacting, which runs the summariser as a durable call "
-                "of the action: add to it from the action itself, not from inside a durable call"
-            )
+        if self._finish_interrupted_compactions():
+            count = self._store.count(self._collection, self._scope())
+            if count <= capacity:
+                return
         take = max(self._settings.compact_count, count - capacity + 1)
         oldest = self._store.scroll(self._collection, self._scope(), take, "_created")
+        replaced = sorted(str(p.id) for p in oldest)
         texts = [str((p.payload or {}).get(TEXT)) for p in oldest]
-        summary = durable(summariser, (texts,))
+        summary = summariser(texts)
         if not isinstance(summary, str):
             raise LongTermMemoryError(
                 f"the summariser of set '{self.name}' returned a {type(summary).__name__}, not a str"
             )
-        self._store.delete_points(self._collection, ids=[str(p.id) for p in oldest])
-        self._add([summary], [{"summary_of": len(texts)}], None)
+        # The summary is stored first, with the points it replaces, so a compaction interrupted
+        # before the originals are deleted is finished by the next one instead of summarised again.
+        summary_id = "summary-" + hashlib.sha256(json.dumps(replaced).encode()).hexdigest()[:32]
+        self._write([summary], [{"summary_of": len(texts)}], [summary_id], {"_replaces": replaced})
+        self._store.delete_points(self._collection, ids=replaced)
+
+    def _finish_interrupted_compactions(self) -> bool:
+        """Delete what earlier summaries replaced but did not get to delete; whether any."""
+        from qdrant_client import models
+
+        has_replaced = models.IsEmptyCondition(is_empty=models.PayloadField(key="_replaces"))
+        summaries = self._store.scroll(
+            self._collection,
+            [*self._scope(include_expired=True), models.Filter(must_not=[has_replaced])],
+            1000,
+        )
+        leftover = {
+            point_id for p in summaries for point_id in (p.payload or {}).get("_replaces", [])
+        }
+        if not leftover:
+            return False
+        still = [str(p.id) for p in self._store.retrieve(self._collection, sorted(leftover))]
+        if still:
+            self._store.delete_points(self._collection, ids=still)
+        return bool(still)
 
     def get(
         self,

@@ -71,7 +71,8 @@ LTM_CAPACITY_POLICY: ConfigOption[str] = ConfigOption(
     "evict-oldest",
     "What an add beyond the capacity does: 'evict-oldest' deletes the oldest items; 'compact' "
     "replaces the oldest long-term-memory.compact-count items by one summary from the "
-    "summariser given to get_memory_set (a durable call: a replay does not summarise again).",
+    "summariser given to get_memory_set (stored under an id derived from the items it "
+    "replaces: a replay does not summarise them again).",
     choices=("evict-oldest", "compact"),
 )
 LTM_COMPACT_COUNT: ConfigOption[int] = ConfigOption(

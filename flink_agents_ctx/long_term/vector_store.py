@@ -37,30 +37,53 @@ TEXT = "text"
 _RANGE_OPS = ("gt", "gte", "lt", "lte")
 
 
+class _Serialised:
+    """An embedded Qdrant client whose calls run one at a time: embedded Qdrant is not
+    thread-safe, and actions, durable calls on worker threads and sweeps share one client."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.RLock()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+        lock = self._lock
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return attribute(*args, **kwargs)
+
+        return call
+
+
 def qdrant_client_for(location: str, api_key: str | None = None) -> Any:
-    """The process's client of ``location`` (made on first use, shared afterwards).
+    """The process's client of ``location`` (made on first use, shared afterwards; embedded
+    clients serialise their calls).
 
     Raises:
         VectorStoreError: the location cannot be opened (another process holds the directory).
     """
     from qdrant_client import QdrantClient
 
+    registry_key = location if api_key is None else f"{location}\0{api_key}"
     with _CLIENTS_LOCK:
-        client = _CLIENTS.get(location)
+        client = _CLIENTS.get(registry_key)
         if client is None:
             try:
                 if location == ":memory:":
-                    client = QdrantClient(":memory:")
+                    client = _Serialised(QdrantClient(":memory:"))
                 elif location.startswith(("http://", "https://")):
                     client = QdrantClient(url=location, api_key=api_key, check_compatibility=False)
                 else:
-                    client = QdrantClient(path=location)
+                    client = _Serialised(QdrantClient(path=location))
             except Exception as e:
                 raise VectorStoreError(
                     f"cannot open Qdrant at {location!r}: {e}. An embedded directory can be open "
                     "in one process only: use another directory, ':memory:' or a Qdrant server"
                 ) from None
-            _CLIENTS[location] = client
+            _CLIENTS[registry_key] = client
         return client
 
 

@@ -259,6 +259,13 @@ def long_term_memory(
     same when a job is restored."""
     if config.get(LTM_BACKEND) is None:
         return None
+    if config.get(JOB_IDENTIFIER) is None:
+        _log.warning(
+            "long-term memory items are kept under the agent's name %r: jobs of the same agent "
+            "sharing a Qdrant location see each other's items; set job-identifier to keep a "
+            "job's memory apart",
+            plan.name,
+        )
     settings = LongTermMemorySettings(
         collection=config.get(LTM_COLLECTION) or "flink_agents_memory",
         job=config.get(JOB_IDENTIFIER) or plan.name,

@@ -143,7 +143,7 @@ def test_search_finds_the_closest_item_of_the_corpus() -> None:
 
     AgentTestHarness(one_action(act), config()).run([("k", 1)])
     precision = sum(results) / len(results)
-    assert precision >= 0.9, precision  # measured 0.95 (19 of 20) with the HashingEmbedder
+    assert precision >= 0.9, precision  # measured 1.00 (20 of 20) with the HashingEmbedder
 
 
 def test_a_replayed_action_leaves_each_memory_once() -> None:
@@ -182,29 +182,36 @@ def test_capacity_evicts_the_oldest_items() -> None:
     assert kept[-1] == ["fact number 2", "fact number 3", "fact number 4"]
 
 
-def test_compaction_summarises_once_even_when_replayed() -> None:
+def test_compaction_summarises_once_and_keeps_the_actions_calls_in_step_when_replayed() -> None:
     clock = Clock()
     summaries: list[list[str]] = []
+    llm_calls: list[int] = []
     attempts: list[int] = []
 
     def summarise(texts: list[str]) -> str:
         summaries.append(texts)
         return "summary: " + "; ".join(texts)
 
+    def llm(n: int) -> str:
+        llm_calls.append(n)
+        return f"answer {n}"
+
     def act(event: InputEvent, ctx: RunnerContext) -> None:
         notes = ctx.long_term_memory.get_memory_set("notes", summariser=summarise)
         notes.add([f"fact {event.input}"])
+        answer = ctx.durable_execute(llm, event.input)
         if event.input == 3:
             attempts.append(1)
             if len(attempts) == 1:
-                raise RuntimeError("crash after the compaction")
-        ctx.send_event(OutputEvent(output=[i.value for i in notes.get()]))
+                raise RuntimeError("crash after the compaction and the call")
+        ctx.send_event(OutputEvent(output=(answer, [i.value for i in notes.get()])))
 
     cfg = config(
         **{
             "long-term-memory.capacity": 3,
             "long-term-memory.capacity-policy": "compact",
             "long-term-memory.compact-count": 2,
+            "durable-execution.mismatch-mode": "strict",
             "job-identifier": "compact-test",
         }
     )
@@ -219,9 +226,51 @@ def test_compaction_summarises_once_even_when_replayed() -> None:
         h.send("k", 3)
     assert summaries == [["fact 0", "fact 1"]]
     restored = AgentTestHarness.restore(one_action(act), checkpoint, cfg, clock=clock, store=store)
-    [items] = restored.run([("k", 3)])
-    assert summaries == [["fact 0", "fact 1"]]  # the replay got the recorded summary
+    [(answer, items)] = restored.run([("k", 3)])
+    # The replay does not compact again (the set is within capacity), so the summary is not
+    # made twice, and the action's own call still matches its record (strict mode).
+    assert summaries == [["fact 0", "fact 1"]]
+    assert answer == "answer 3" and llm_calls == [0, 1, 2, 3]
     assert items == ["fact 2", "fact 3", "summary: fact 0; fact 1"]
+
+
+def test_a_compaction_interrupted_after_its_summary_is_finished_not_redone() -> None:
+    clock = Clock()
+    summaries: list[list[str]] = []
+    memory_sets: list[Any] = []
+
+    def summarise(texts: list[str]) -> str:
+        summaries.append(texts)
+        return "summary of " + str(len(texts))
+
+    def act(event: InputEvent, ctx: RunnerContext) -> None:
+        notes = ctx.long_term_memory.get_memory_set("notes", summariser=summarise)
+        memory_sets.append(notes)
+        notes.add([f"fact {event.input}"])
+
+    cfg = config(
+        **{
+            "long-term-memory.capacity": 3,
+            "long-term-memory.capacity-policy": "compact",
+            "long-term-memory.compact-count": 2,
+        }
+    )
+    h = AgentTestHarness(one_action(act), cfg, clock=clock)
+    for n in range(4):
+        clock.now += 1
+        h.send("k", n)
+    assert summaries == [["fact 0", "fact 1"]]
+    # As if that compaction had stopped after storing its summary: the two originals are back
+    # (same ids and times), and the next add finds the set over capacity again.
+    notes = memory_sets[-1]
+    now = clock.now
+    for n, at in ((0, 1_700_000_001.0), (1, 1_700_000_002.0)):
+        clock.now = at
+        notes._write([f"fact {n}"], None, None)
+    clock.now = now
+    notes._enforce_capacity()
+    assert summaries == [["fact 0", "fact 1"]]  # finished, not summarised again
+    assert sorted(i.value for i in notes.get()) == ["fact 2", "fact 3", "summary of 2"]
 
 
 def test_compaction_without_a_summariser_is_a_clear_error() -> None:

@@ -36,9 +36,15 @@ final class AsyncCalls {
         }
         pool.execute(
                 () -> {
+                    String answer;
+                    try {
+                        answer = ActionHost.answerOf(callable);
+                    } catch (Throwable t) { // never lose a call: its key would wait forever
+                        answer = Answers.problem("JavaCallError", "the call's outcome was lost: " + t);
+                    }
                     List<Object> done = new ArrayList<>(2);
                     done.add(handle);
-                    done.add(ActionHost.answerOf(callable));
+                    done.add(answer);
                     completed.add(done);
                 });
     }

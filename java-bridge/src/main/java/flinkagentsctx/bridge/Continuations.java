@@ -106,6 +106,12 @@ final class Continuations {
         boolean yielded;
         try {
             yielded = (boolean) YIELD.invoke(scope);
+        } catch (IllegalStateException e) {
+            // JDK 21 refuses to yield a pinned continuation with "Pinned: MONITOR" (or NATIVE).
+            throw new IllegalStateException(
+                    "the action could not be suspended (" + e.getMessage() + "): do not call "
+                            + "durableExecuteAsync inside a synchronized block or from native code",
+                    e);
         } catch (Throwable t) {
             throw rethrow(t);
         }
