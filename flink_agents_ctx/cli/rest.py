@@ -69,6 +69,11 @@ class FlinkRest:
         answer: dict[str, Any] = self._call("GET", f"/jobs/{job_id}")
         return answer
 
+    def failures(self, job_id: str) -> list[str]:
+        """The job's failures so far (restarts included), as their exception names."""
+        history = self._call("GET", f"/jobs/{job_id}/exceptions").get("exceptionHistory", {})
+        return [str(e.get("exceptionName")) for e in history.get("entries", [])]
+
     def savepoint(
         self, job_id: str, target: str, stop: bool = False, timeout_s: float = 120
     ) -> str:

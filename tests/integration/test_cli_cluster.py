@@ -3,6 +3,8 @@ doctor, cluster start/status/stop, submit, jobs, stop with a savepoint and resto
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from flink_agents_ctx.cli.local_cluster import LocalCluster
+from flink_agents_ctx.cli.rest import FlinkRest
 from tests.integration.flink_runner import JOBS, read_lines
 
 pytestmark = [pytest.mark.flink, pytest.mark.timeout(300)]
@@ -127,3 +130,62 @@ def test_submit_stop_with_a_savepoint_and_restore_on_a_standalone_cluster(
     made = Counter(line.split()[1] for line in calls.read_text().splitlines())
     # Only calls in flight when the savepoint was taken run again: one per key at most (5 keys).
     assert sum(1 for n in made.values() if n > 1) <= 5
+
+
+def expected_recovery_lines(n: int) -> list[str]:
+    """What the recovery job emits without any failure: per key (n % 5), in input order,
+    ``n:10n:count:total``."""
+    lines, counts, totals = [], [0] * 5, [0] * 5
+    for i in range(n):
+        counts[i % 5] += 1
+        totals[i % 5] += 10 * i
+        lines.append(f"{i}:{10 * i}:{counts[i % 5]}:{totals[i % 5]}")
+    return lines
+
+
+@pytest.mark.slow
+def test_a_killed_taskmanager_recovers_from_its_checkpoint_with_the_store(
+    cluster: Path, tmp_path: Path
+) -> None:
+    n = 3000
+    work = tmp_path / "sigkill"
+    store = f"sqlite:///{work / 'store.db'}"
+    work.mkdir()
+    job_args = [
+        str(work / "out"), str(work / "ckpt"), str(n), str(work / "calls.log"), str(work / "m"),
+        "--store", store, "--job-id", "sigkill-test", "--restarts", "5",
+    ]  # fmt: skip
+    submitted = cli("submit", "--dir", str(cluster), str(JOBS / "recovery_job.py"), *job_args)
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.split()[1]
+    calls = work / "calls.log"
+    deadline = time.monotonic() + 90
+    while (
+        not calls.exists()
+        or calls.read_text().count("\n") < 600
+        or not list((work / "ckpt").rglob("chk-*/_metadata"))
+    ):
+        assert time.monotonic() < deadline, "no progress and no checkpoint"
+        time.sleep(0.2)
+
+    local = LocalCluster(cluster)
+    [pid_file] = list((cluster / "pids").glob("*taskexecutor*.pid"))
+    taskmanager = int(pid_file.read_text().split()[0])
+    os.kill(taskmanager, signal.SIGKILL)  # the TaskManager and the Python inside it die at once
+    pid_file.unlink()
+    local.start_taskmanager()
+
+    rest = FlinkRest(local.rest_url())
+    deadline = time.monotonic() + 180
+    while (state := rest.job(job_id)["state"]) not in ("FINISHED", "FAILED", "CANCELED"):
+        assert time.monotonic() < deadline, f"job still {state}"
+        time.sleep(0.5)
+    assert state == "FINISHED"
+    assert rest.failures(job_id), "the job did not go through a failure and a restart"
+    lines = sorted(read_lines(work / "out"), key=lambda s: int(s.split(":")[0]))
+    assert lines == expected_recovery_lines(n)
+    made = Counter(line.split()[1] for line in calls.read_text().splitlines())
+    assert sorted(int(k) for k in made) == list(range(n))
+    # With the store, only calls still running when the TaskManager died run again: at most
+    # one per key (5 keys).
+    assert sum(1 for times in made.values() if times > 1) <= 5
