@@ -29,6 +29,16 @@ from flink_agents_ctx.jdk import CONTINUATIONS_OPTION
 
 DEFAULT_DIR = Path.home() / ".flink-agents-ctx" / "cluster"
 
+DEPLOYMENT_KEYS = (
+    "taskmanager.numberOfTaskSlots",
+    "parallelism.default",
+    "python.executable",
+    "python.client.executable",
+    "execution.checkpointing.dir",
+    "execution.checkpointing.savepoint-dir",
+)
+"""Settings every deployment of agent jobs makes (the local cluster and docker-compose.yml)."""
+
 
 class ClusterError(FlinkAgentsError):
     """The local cluster could not be started, found or stopped (the message says what to do)."""
@@ -101,7 +111,7 @@ class LocalCluster:
         found = re.search(r"^\s+all:\s*(.+)$", shipped, flags=re.M)
         java_opts = (found.group(1).strip() if found else "") + " " + CONTINUATIONS_OPTION
         rest_port = _free_port()
-        settings = {
+        settings: dict[str, object] = {
             "env.java.opts.all": java_opts.strip(),
             "jobmanager.bind-host": "127.0.0.1",
             "jobmanager.rpc.address": "127.0.0.1",
@@ -120,6 +130,7 @@ class LocalCluster:
             "execution.checkpointing.dir": (self.directory / "checkpoints").as_uri(),
             "execution.checkpointing.savepoint-dir": (self.directory / "savepoints").as_uri(),
         }
+        assert set(DEPLOYMENT_KEYS) <= set(settings)
         lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
         (self.directory / "conf" / "config.yaml").write_text("\n".join(lines) + "\n")
         for name in ("log4j.properties", "log4j-cli.properties", "log4j-console.properties"):
