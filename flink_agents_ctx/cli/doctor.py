@@ -11,8 +11,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flink_agents_ctx.errors import FlinkAgentsError
-
 
 @dataclass(frozen=True)
 class Check:
@@ -186,7 +184,3 @@ def report(checks: list[Check]) -> tuple[str, bool]:
     healthy = all(c.ok or not c.required for c in checks)
     lines.append("all required checks passed" if healthy else "some required checks failed")
     return "\n".join(lines), healthy
-
-
-class DoctorError(FlinkAgentsError):
-    """A required check failed."""

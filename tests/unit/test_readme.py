@@ -111,3 +111,21 @@ def test_long_term_memory_example_runs() -> None:
         [("acme", "printer jams on tray 2"), ("acme", "the printer jams again")]
     )
     assert out == [[], ["printer jams on tray 2"]]
+
+
+def test_every_public_error_is_in_the_troubleshooting_table() -> None:
+    import inspect
+
+    from flink_agents_ctx import errors
+
+    table = README.read_text().split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`([A-Z][A-Za-z]+Error)`", table))
+    public = {
+        name
+        for name, obj in vars(errors).items()
+        if inspect.isclass(obj)
+        and issubclass(obj, errors.FlinkAgentsError)
+        and obj is not errors.FlinkAgentsError
+        and not name.startswith("_")
+    }
+    assert public - documented == set()
