@@ -264,12 +264,8 @@ def _from_tag(
     )
 
 
-def decode(
-    text: str,
-    types: EventTypes | None = None,
-    objects: Callable[[MemoryObjectPath], Any] | None = None,
-) -> Any:
-    """The value of wire text."""
+def _parse(text: str) -> Any:
+    """Plain JSON data of wire text (the C scanner; the full parser only to explain an error)."""
     try:
         data, end = _scan(text, 0)
     except (StopIteration, ValueError):
@@ -279,6 +275,16 @@ def decode(
             data = json.loads(text)
         except ValueError as e:
             raise WireFormatError(f"not wire text ({e}): {text[:200]!r}", where="") from None
+    return data
+
+
+def decode(
+    text: str,
+    types: EventTypes | None = None,
+    objects: Callable[[MemoryObjectPath], Any] | None = None,
+) -> Any:
+    """The value of wire text."""
+    data = _parse(text)
     kind = type(data)
     if kind is list or kind is dict:
         return from_json(data, types, objects)
@@ -318,10 +324,8 @@ def decode_event(text: str, types: EventTypes) -> Event:
 
 
 def decode_json_object(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise WireFormatError(f"not wire text ({e}): {text[:200]!r}", where="") from None
+    """The plain JSON object of wire text (an event, an error)."""
+    data = _parse(text)
     if type(data) is not dict:
         raise WireFormatError(f"expected a wire object, got {text[:200]!r}", where="")
     return data

@@ -222,23 +222,15 @@ class JavaEndpoint:
     @staticmethod
     def error_answer(error: Exception) -> str:
         """The answer that carries ``error`` to the bridge."""
-        try:
-            raise error
-        except JavaCallError as e:
-            return wire.failure(
-                "JavaCallError",
-                e.java_message,
-                **{"class": e.java_class, "stack": e.java_stack},
-            )
-        except DurableCallError as e:  # a recorded failure that could not be rebuilt as itself
-            if e.type_name == _JAVA_CALL_ERROR:
-                java_class, _, message = e.error_message.partition(": ")
-                return wire.failure(
-                    "JavaCallError", message, **{"class": java_class, "stack": e.remote_traceback}
-                )
-            return wire.failure(type(e).__name__, str(e))
-        except Exception as e:
-            return wire.failure(type(e).__name__, str(e))
+        if isinstance(error, JavaCallError):
+            java = (error.java_class, error.java_message, error.java_stack)
+        elif isinstance(error, DurableCallError) and error.type_name == _JAVA_CALL_ERROR:
+            # A recorded Java failure that could not be rebuilt as itself.
+            java_class, _, message = error.error_message.partition(": ")
+            java = (java_class, message, error.remote_traceback)
+        else:
+            return wire.failure(type(error).__name__, str(error))
+        return wire.failure("JavaCallError", java[1], **{"class": java[0], "stack": java[2]})
 
     def _memory(self, memory: str, base: str) -> MemoryObject:
         """The memory object the bridge names, once a Java action is running."""

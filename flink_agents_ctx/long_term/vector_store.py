@@ -238,13 +238,17 @@ class QdrantVectorStore:
 
     def delete_collection(self, name: str) -> None:
         self._known.pop(name, None)
-        try:
-            self.client.delete_collection(name)
-        except Exception as e:
-            raise self._failed(f"delete collection '{name}'", e) from None
+        self._call(f"delete collection '{name}'", "delete_collection", name)
 
     def _failed(self, what: str, error: Exception) -> VectorStoreError:
         return VectorStoreError(f"Qdrant at {self.location!r} could not {what}: {error}")
+
+    def _call(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """``client.<method>(...)``, its failure as a :class:`VectorStoreError` saying ``what``."""
+        try:
+            return getattr(self.client, method)(*args, **kwargs)
+        except Exception as e:
+            raise self._failed(what, e) from None
 
     # -- documents ----------------------------------------------------------------------------
 
@@ -277,14 +281,13 @@ class QdrantVectorStore:
 
         if not points:
             return
-        try:
-            self.client.upsert(
-                collection,
-                points=[models.PointStruct(id=i, vector=v, payload=p) for i, v, p in points],
-                wait=True,
-            )
-        except Exception as e:
-            raise self._failed(f"write {len(points)} points to '{collection}'", e) from None
+        self._call(
+            f"write {len(points)} points to '{collection}'",
+            "upsert",
+            collection,
+            points=[models.PointStruct(id=i, vector=v, payload=p) for i, v, p in points],
+            wait=True,
+        )
 
     def query(
         self,
@@ -307,20 +310,18 @@ class QdrantVectorStore:
         score_threshold: float | None = None,
     ) -> list[Any]:
         """Scored points for ``query`` under Qdrant ``conditions`` (all must hold)."""
-        from qdrant_client import models
 
         vector = self.embedder.embed([query])[0] if isinstance(query, str) else list(query)
-        try:
-            response = self.client.query_points(
-                collection,
-                query=vector,
-                limit=limit,
-                query_filter=models.Filter(must=conditions) if conditions else None,
-                score_threshold=score_threshold,
-                with_payload=True,
-            )
-        except Exception as e:
-            raise self._failed(f"search '{collection}'", e) from None
+        response = self._call(
+            f"search '{collection}'",
+            "query_points",
+            collection,
+            query=vector,
+            limit=limit,
+            query_filter=_must(conditions),
+            score_threshold=score_threshold,
+            with_payload=True,
+        )
         return list(response.points)
 
     def get(
@@ -338,10 +339,10 @@ class QdrantVectorStore:
         return [_document(p) for p in found]
 
     def retrieve(self, collection: str, ids: Sequence[str]) -> list[Any]:
-        try:
-            return list(self.client.retrieve(collection, ids=list(ids), with_payload=True))
-        except Exception as e:
-            raise self._failed(f"read '{collection}'", e) from None
+        found = self._call(
+            f"read '{collection}'", "retrieve", collection, ids=list(ids), with_payload=True
+        )
+        return list(found)
 
     def scroll(
         self, collection: str, conditions: list[Any], limit: int, order_by: str | None = None
@@ -350,33 +351,22 @@ class QdrantVectorStore:
         field."""
         from qdrant_client import models
 
-        try:
-            points, _next = self.client.scroll(
-                collection,
-                scroll_filter=models.Filter(must=conditions) if conditions else None,
-                limit=limit,
-                with_payload=True,
-                order_by=(
-                    models.OrderBy(key=order_by, direction=models.Direction.ASC)
-                    if order_by
-                    else None
-                ),
-            )
-        except Exception as e:
-            raise self._failed(f"read '{collection}'", e) from None
+        order = models.OrderBy(key=order_by, direction=models.Direction.ASC) if order_by else None
+        points, _next = self._call(
+            f"read '{collection}'",
+            "scroll",
+            collection,
+            scroll_filter=_must(conditions),
+            limit=limit,
+            with_payload=True,
+            order_by=order,
+        )
         return list(points)
 
     def count(self, collection: str, conditions: list[Any] | None = None) -> int:
-        from qdrant_client import models
-
-        try:
-            result = self.client.count(
-                collection,
-                count_filter=models.Filter(must=conditions) if conditions else None,
-                exact=True,
-            )
-        except Exception as e:
-            raise self._failed(f"count '{collection}'", e) from None
+        result = self._call(
+            f"count '{collection}'", "count", collection, count_filter=_must(conditions), exact=True
+        )
         return int(result.count)
 
     def delete(
@@ -408,10 +398,18 @@ class QdrantVectorStore:
             if ids is not None
             else models.FilterSelector(filter=models.Filter(must=conditions or []))
         )
-        try:
-            self.client.delete(collection, points_selector=selector, wait=True)
-        except Exception as e:
-            raise self._failed(f"delete from '{collection}'", e) from None
+        self._call(
+            f"delete from '{collection}'", "delete", collection, points_selector=selector, wait=True
+        )
+
+
+def _must(conditions: list[Any] | None) -> Any:
+    """A Qdrant filter requiring every condition, or ``None`` for none."""
+    if not conditions:
+        return None
+    from qdrant_client import models
+
+    return models.Filter(must=conditions)
 
 
 def _document(point: Any) -> Document:

@@ -15,6 +15,7 @@ from flink_agents_ctx import (
     RunnerContext,
     action,
 )
+from tests.support.failures import fail_once_after_a_checkpoint
 
 
 class Checked(Event):
@@ -88,16 +89,7 @@ class ScoreAgent(Agent):
     @action(Scored)
     @staticmethod
     def finish(event: Scored, ctx: RunnerContext) -> None:
-        config = ctx.config
-        marker = Path(str(config.get_raw("test.marker")))
-        checkpoints = Path(str(config.get_raw("test.checkpoint-dir")))
-        if (
-            event.n == config.get_raw("test.fail-at")
-            and not marker.exists()
-            and any(checkpoints.rglob("_metadata"))
-        ):
-            marker.touch()
-            raise RuntimeError(f"injected failure at input {event.n}")
+        fail_once_after_a_checkpoint(ctx.config, event.n)
         ctx.send_event(OutputEvent(output=f"{event.n}:{event.score}"))
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from flink_agents_ctx import Agent, Event, InputEvent, OutputEvent, RunnerContext, action
+from tests.support.failures import fail_once_after_a_checkpoint
 
 
 class Remembered(Event):
@@ -36,14 +36,5 @@ class MemoryAgent(Agent):
     @action(Remembered)
     @staticmethod
     def finish(event: Remembered, ctx: RunnerContext) -> None:
-        config = ctx.config
-        marker = Path(str(config.get_raw("test.marker")))
-        checkpoints = Path(str(config.get_raw("test.checkpoint-dir")))
-        if (
-            event.n == config.get_raw("test.fail-at")
-            and not marker.exists()
-            and any(checkpoints.rglob("_metadata"))
-        ):
-            marker.touch()
-            raise RuntimeError(f"injected failure at input {event.n}")
+        fail_once_after_a_checkpoint(ctx.config, event.n)
         ctx.send_event(OutputEvent(output=f"{event.n}:{event.found}"))

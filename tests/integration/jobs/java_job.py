@@ -26,11 +26,14 @@ import cloudpickle
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
+import tests.support.failures as failures
 import tests.support.java_agents as java_agents
 from flink_agents_ctx import AgentsExecutionEnvironment, JavaBridgeError
 from flink_agents_ctx.bridge_jar import examples_jar
+from tests.support.failures import checkpointed_environment
 
 cloudpickle.register_pickle_by_value(java_agents)
+cloudpickle.register_pickle_by_value(failures)
 
 
 def throttle(n: int) -> int:
@@ -73,23 +76,14 @@ def mixed(out_dir: str, inputs: list[list[object]], mode: str) -> None:
 
 
 def score(args: list[str]) -> None:
-    from pyflink.common import Configuration, Encoder, Types, WatermarkStrategy
-    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.common import Encoder, Types, WatermarkStrategy
     from pyflink.datastream.connectors.file_system import FileSink, RollingPolicy
     from pyflink.datastream.connectors.number_seq import NumberSequenceSource
 
     out_dir, checkpoints, n, call_log, marker, store = args[:6]
     fail_at = int(args[args.index("--fail-at") + 1]) if "--fail-at" in args else -1
     two_step = int(args[args.index("--two-step") + 1]) if "--two-step" in args else None
-    conf = Configuration()
-    conf.set_string("python.execution-mode", "thread")
-    conf.set_string("execution.checkpointing.interval", "1 s")
-    conf.set_string("execution.checkpointing.dir", Path(checkpoints).as_uri())
-    conf.set_string("restart-strategy.type", "fixed-delay")
-    conf.set_string("restart-strategy.fixed-delay.attempts", "3")
-    conf.set_string("restart-strategy.fixed-delay.delay", "1 s")
-    env = StreamExecutionEnvironment.get_execution_environment(conf)
-    env.set_parallelism(1)
+    env = checkpointed_environment(checkpoints)
     env.add_jars(examples_jar().as_uri())
     source = NumberSequenceSource(0, int(n) - 1)
     numbers = env.from_source(source, WatermarkStrategy.no_watermarks(), "numbers").map(

@@ -16,10 +16,13 @@ import cloudpickle
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
+import tests.support.failures as failures
 import tests.support.ltm_agents as ltm_agents
 from flink_agents_ctx import AgentsExecutionEnvironment
+from tests.support.failures import checkpointed_environment
 
 cloudpickle.register_pickle_by_value(ltm_agents)
+cloudpickle.register_pickle_by_value(failures)
 
 
 def throttle(n: int) -> int:
@@ -28,22 +31,13 @@ def throttle(n: int) -> int:
 
 
 def main() -> None:
-    from pyflink.common import Configuration, Encoder, Types, WatermarkStrategy
-    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.common import Encoder, Types, WatermarkStrategy
     from pyflink.datastream.connectors.file_system import FileSink, RollingPolicy
     from pyflink.datastream.connectors.number_seq import NumberSequenceSource
 
     out_dir, checkpoints, n, qdrant_dir, marker = sys.argv[1:6]
     fail_at = int(sys.argv[sys.argv.index("--fail-at") + 1]) if "--fail-at" in sys.argv else -1
-    conf = Configuration()
-    conf.set_string("python.execution-mode", "thread")
-    conf.set_string("execution.checkpointing.interval", "1 s")
-    conf.set_string("execution.checkpointing.dir", Path(checkpoints).as_uri())
-    conf.set_string("restart-strategy.type", "fixed-delay")
-    conf.set_string("restart-strategy.fixed-delay.attempts", "3")
-    conf.set_string("restart-strategy.fixed-delay.delay", "1 s")
-    env = StreamExecutionEnvironment.get_execution_environment(conf)
-    env.set_parallelism(1)
+    env = checkpointed_environment(checkpoints)
     numbers = env.from_source(
         NumberSequenceSource(0, int(n) - 1), WatermarkStrategy.no_watermarks(), "numbers"
     ).map(throttle, output_type=Types.LONG())
