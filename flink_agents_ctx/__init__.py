@@ -2,9 +2,11 @@
 
 Layers (a module imports only from its own layer or below; ``tests/unit/test_layers.py`` checks it)::
 
-    cli            the flink-agents-ctx command (doctor, local cluster, submit, savepoints)
+    cli            the flink-agents-ctx command (run with progress, doctor, local cluster, submit,
+                   savepoints)
     testing        the harness, the probe it reads through, in-memory fakes of the storage ports
-    operator       OperatorCore (schedules runs), wiring, the probe, the Flink adapter, pipeline
+    operator       OperatorCore (schedules runs), wiring, the probe, progress files, the Flink
+                   adapter, pipeline
     context        runner contexts: one API per language over an action execution (Python, and
                    Java through the bridge's endpoint and its pemja runtime)
     execution      ActionExecution: one action execution from start to commit or abort
@@ -14,10 +16,11 @@ Layers (a module imports only from its own layer or below; ``tests/unit/test_lay
                    keyed implementation, sessions, the worker pool, the step loop); metrics;
                    resources
     backends       keyed-state and metric seams, and their PyFlink implementation
-    errors, types, config, events, agent, mailbox, values, state_layout, wire, jdk, bridge_jar
-                   definitions: typed errors, records, the configuration table, events, agents,
+    errors, types, config, events, agent, mailbox, values, state_layout, wire, jdk, bridge_jar,
+    run_settings   definitions: typed errors, records, the configuration table, events, agents,
                    the mailbox rule, valid values, every keyed state's name and format, the Java
-                   bridge's wire format, the JDK choice, building the bridge jar
+                   bridge's wire format, the JDK choice, building the bridge jar, what
+                   ``flink-agents-ctx run`` hands the job it starts
 
 PyFlink is imported only by ``backends.flink_state`` and ``operator`` modules that touch Flink;
 ``AgentsExecutionEnvironment`` is loaded lazily so harness-only users do not import PyFlink.
@@ -71,6 +74,7 @@ from flink_agents_ctx.events import ActionFailedEvent, Event, InputEvent, Output
 from flink_agents_ctx.memory.memory_object import NESTED_OBJECT, MemoryObject
 from flink_agents_ctx.metrics.group import Gauge, Histogram, MetricGroup
 from flink_agents_ctx.resources.registry import ResourceContext
+from flink_agents_ctx.run_settings import output_dir
 from flink_agents_ctx.types import MemoryRef, MemoryType, ResourceType
 
 if TYPE_CHECKING:
@@ -128,6 +132,7 @@ __all__ = [
     "bridge_jar",
     "current_call",
     "durable",
+    "output_dir",
     "stop_with_savepoint",
     "trigger_savepoint",
 ]

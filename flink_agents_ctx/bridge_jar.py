@@ -146,14 +146,24 @@ def bridge_jar() -> Path:
     )
 
 
-def examples_jar() -> Path:
-    """The jar of the Java actions the tests and example jobs use (built from the test sources)."""
+def actions_jar(sources: Path, target: Path) -> Path:
+    """Compile the Java actions under ``sources`` (against the bridge's API) into the jar
+    ``target``, unless it is there and the sources did not change; return its path. A job ships it
+    with ``env.add_jars(actions_jar(...).as_uri())``.
+
+    Raises:
+        JavaBridgeError: no ``.java`` file under ``sources``, no JDK, or javac failed (its
+            messages are in the error).
+    """
+    if not _sources(sources):
+        raise JavaBridgeError(f"no .java files under {sources}")
     bridge = bridge_jar()
-    return _build(
-        TEST_SOURCES,
-        lambda: [bridge, flink_python_jar()],
-        BUILD_DIR / "flink-agents-ctx-bridge-tests.jar",
-    )
+    return _build(sources, lambda: [bridge, flink_python_jar()], target)
+
+
+def examples_jar() -> Path:
+    """The jar of the Java actions the tests use (built from the test sources)."""
+    return actions_jar(TEST_SOURCES, BUILD_DIR / "flink-agents-ctx-bridge-tests.jar")
 
 
 def run_java_tests() -> int:

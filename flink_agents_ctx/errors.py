@@ -290,6 +290,12 @@ def _rebuild_java_call_error(
     )
 
 
+class ChatModelError(FlinkAgentsError, RuntimeError):
+    """A chat model could not answer: a malformed conversation, or its server failed, is
+    unreachable or answered something that is not a chat completion. The message names the server
+    and what to check. Inside a durable call the failure is journaled like any other."""
+
+
 class LongTermMemoryError(FlinkAgentsError):
     """Long-term memory cannot do what was asked (not configured, a bad item, filter or id); the
     message says what to do. Nothing was written."""

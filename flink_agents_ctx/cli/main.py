@@ -1,5 +1,6 @@
-"""``flink-agents-ctx``: check the machine, run a local standalone cluster, submit agent jobs to it
-(or to any cluster's REST address), list them, take savepoints, stop and restore them.
+"""``flink-agents-ctx``: run an agent job on the local mini-cluster with live progress, check the
+machine, run a local standalone cluster, submit agent jobs to it (or to any cluster's REST
+address), list them, take savepoints, stop and restore them.
 
 Every command has ``--help``. Errors print one line that says what to do and exit with 2 (1 when
 ``doctor`` finds a failed check); ``--debug`` shows the stack trace.
@@ -21,7 +22,9 @@ from flink_agents_ctx.cli.local_cluster import (
     run_flink_client,
 )
 from flink_agents_ctx.cli.rest import FlinkRest
+from flink_agents_ctx.cli.run import run_job, summary
 from flink_agents_ctx.errors import FlinkAgentsError
+from flink_agents_ctx.run_settings import DEFAULT_CHECKPOINT_INTERVAL, RunSettings
 
 
 class UsageError(FlinkAgentsError):
@@ -35,6 +38,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show stack traces of errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run_cmd = commands.add_parser(
+        "run",
+        help="run JOB.py on the local mini-cluster with checkpoints and a live progress line",
+        description="Run a job script on the local mini-cluster. Its agent operators checkpoint "
+        "into the run's directory; a progress line shows records in and out, actions/s, durable "
+        "calls and waiting keys; a summary at the end says where the outputs and the last "
+        "checkpoint are.",
+    )
+    run_cmd.add_argument("job", type=Path, help="the job script")
+    run_cmd.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the job script")
+    run_cmd.add_argument(
+        "--run-dir",
+        type=Path,
+        help="directory for the run's checkpoints, outputs, progress and log "
+        "(default runs/<job>-<date>-<time>)",
+    )
+    run_cmd.add_argument(
+        "--checkpoint-interval",
+        default=DEFAULT_CHECKPOINT_INTERVAL,
+        help=f"how often to checkpoint, as Flink writes durations (default {DEFAULT_CHECKPOINT_INTERVAL!r})",
+    )
+    run_cmd.add_argument(
+        "--restore", help="start from this checkpoint (chk-N directory) or savepoint"
+    )
 
     doctor = commands.add_parser(
         "doctor", help="check Java, pemja, jars, the Java bridge, Qdrant and the store"
@@ -129,8 +157,30 @@ def _wait(rest: FlinkRest, job_id: str, timeout_s: float = 3600) -> str:
     raise UsageError(f"job {job_id} did not end within {timeout_s:.0f} s")
 
 
+def _run(args: argparse.Namespace) -> int:
+    job: Path = args.job
+    if not job.is_file():
+        raise UsageError(f"job script {job} does not exist")
+    restore = args.restore
+    if restore and "://" not in restore:
+        if not Path(restore).exists():
+            raise UsageError(
+                f"checkpoint or savepoint {restore} does not exist; give a chk-N directory (the "
+                "summary of a run prints its last one) or a savepoint directory"
+            )
+        restore = str(Path(restore).resolve())
+    run_dir = args.run_dir or Path("runs") / f"{job.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    settings = RunSettings(run_dir.resolve(), args.checkpoint_interval, restore)
+    print(f"running {job} on the local mini-cluster; files in {settings.run_dir}", flush=True)
+    result = run_job(job.resolve(), list(args.args), settings)
+    print(summary(result, debug=args.debug))
+    return 0 if result.exit_code == 0 else 1
+
+
 def run(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
+    if args.command == "run":
+        return _run(args)
     if args.command == "doctor":
         text, healthy = report(run_checks(args.qdrant_location, args.store))
         print(text)

@@ -19,12 +19,11 @@ import itertools
 import json
 import math
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from flink_agents_ctx.errors import ConfigError, EmbeddingError
+from flink_agents_ctx.resources.http_json import post_json
 
 
 @runtime_checkable
@@ -167,30 +166,15 @@ class OpenAICompatibleEmbedder:
         return out
 
     def _request(self, batch: list[str]) -> list[list[float]]:
-        body = json.dumps({"model": self.model, "input": batch}).encode("utf-8")
-        headers = {"Content-Type": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
-                answer = json.loads(response.read())
-        except urllib.error.HTTPError as e:
-            detail = e.read()[:300].decode("utf-8", "replace")
-            raise EmbeddingError(
-                f"the embeddings server at {self.url} answered HTTP {e.code}: {detail}; check "
-                f"the model name ({self.model!r}) and the API key"
-            ) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as e:
-            reason = getattr(e, "reason", e)
-            raise EmbeddingError(
-                f"cannot reach the embeddings server at {self.url} ({reason}); check that it "
-                "runs and that base_url is its API root (for example http://127.0.0.1:11434/v1)"
-            ) from None
-        except ValueError:
-            raise EmbeddingError(
-                f"the embeddings server at {self.url} did not answer with JSON"
-            ) from None
+        answer = post_json(
+            self.url,
+            {"model": self.model, "input": batch},
+            self._api_key,
+            self._timeout_s,
+            EmbeddingError,
+            "the embeddings server",
+            f"the model name ({self.model!r}) and the API key",
+        )
         try:
             rows = sorted(answer["data"], key=lambda row: row.get("index", 0))
             vectors = [[float(x) for x in row["embedding"]] for row in rows]

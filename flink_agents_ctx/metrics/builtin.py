@@ -26,16 +26,18 @@ JOURNAL_MISMATCHES = "numOfJournalMismatches"
 class _Tally:
     """A count pushed to a counter and a meter in batches."""
 
-    __slots__ = ("counter", "meter", "pending")
+    __slots__ = ("counter", "meter", "pending", "pushed")
 
     def __init__(self, group: MetricGroup, counter_name: str, meter_name: str) -> None:
         self.counter: Counter = group.get_counter(counter_name)
         self.meter: Meter = group.get_meter(meter_name)
         self.pending = 0
+        self.pushed = 0
 
     def push(self) -> None:
         if self.pending:
             n, self.pending = self.pending, 0
+            self.pushed += n
             self.counter.inc(n)
             self.meter.mark_event(n)
 
@@ -67,6 +69,11 @@ class BuiltinMetrics:
         """Report the running total ``read()`` as the agent-wide counter ``name`` (pushed with the
         other counts)."""
         self._sources.append((self._agent.get_counter(name), read, [0]))
+
+    @property
+    def actions_executed(self) -> int:
+        """Action executions counted since this instance was made (pushed or not)."""
+        return self._actions.pushed + self._actions.pending
 
     def action_group(self, action: str) -> MetricGroup:
         """The key-value group ``action=<action>`` (also what ``ctx.action_metric_group`` is)."""

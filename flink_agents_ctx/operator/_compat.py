@@ -80,6 +80,21 @@ def flink_job_id(runtime_context: Any) -> str | None:
         return None
 
 
+def subtask_index(runtime_context: Any) -> int:
+    """This operator instance's subtask index. PyFlink 2.3's thread-mode context asks the Java
+    context for a method Flink 2 removed, so read the task info behind it."""
+    java_context: Any = getattr(runtime_context, "_runtime_context", None)
+    if java_context is not None:
+        try:
+            return int(java_context.getTaskInfo().getIndexOfThisSubtask())
+        except Exception:
+            pass
+    try:
+        return int(runtime_context.get_index_of_this_subtask())
+    except Exception:
+        return 0
+
+
 def input_timestamp(raw: int | None) -> int | None:
     """Flink reports "no timestamp" as ``Long.MIN_VALUE`` in thread mode and ``None`` otherwise."""
     return None if raw is None or raw == _MIN_LONG else raw

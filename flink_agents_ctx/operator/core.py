@@ -35,6 +35,7 @@ from flink_agents_ctx.events import ActionFailedEvent, Event, InputEvent, Output
 from flink_agents_ctx.execution.action_execution import ActionBody, ActionExecution, ActionOutcome
 from flink_agents_ctx.execution.services import ExecutionServices
 from flink_agents_ctx.metrics.group import MetricGroup
+from flink_agents_ctx.operator.progress import Progress, ProgressFile
 from flink_agents_ctx.operator.runs import KeyMeta, KeyRuns, Numbering, Run
 from flink_agents_ctx.operator.wakeups import LiveRun, Wakeups
 
@@ -59,6 +60,7 @@ class OperatorParts:
     default_job: str
     housekeeping: Callable[[], None] | None = None
     closers: tuple[Callable[[], None], ...] = field(default=())
+    progress: ProgressFile | None = None
 
 
 class _Action(NamedTuple):
@@ -89,6 +91,9 @@ class OperatorCore:
         self._default_job = parts.default_job
         self._housekeeping = parts.housekeeping
         self._closers = parts.closers
+        self._progress_file = parts.progress
+        self._inputs = 0
+        self._outputs = 0
         self._live: dict[Hashable, LiveRun] = {}
         # Key meta as last written by this instance (only this instance writes it, and a restore
         # builds a new one), so most inputs skip reading it from state.
@@ -110,6 +115,10 @@ class OperatorCore:
             self._metrics.maybe_flush()
         if self._housekeeping is not None:
             self._housekeeping()
+        if self._progress_file is not None:
+            self._inputs += 1
+            self._outputs += len(outputs)
+            self._progress_file.maybe_write(self.progress)
         return outputs
 
     def on_timer(self, key: Hashable, timers: Timers, end_of_input: bool = False) -> list[Any]:
@@ -133,6 +142,9 @@ class OperatorCore:
                     self._advance(key, timers, outputs, None)
         finally:
             self._metrics.maybe_flush()
+        if self._progress_file is not None:
+            self._outputs += len(outputs)
+            self._progress_file.maybe_write(self.progress)
         return outputs
 
     def is_busy(self, key: Hashable) -> bool:
@@ -142,6 +154,19 @@ class OperatorCore:
     @property
     def busy_keys(self) -> list[Hashable]:
         return list(self._live)
+
+    def progress(self) -> Progress:
+        """What this instance did since it opened (inputs and outputs are counted only when it
+        keeps a progress file)."""
+        stats = self._services.stats
+        return Progress(
+            inputs=self._inputs,
+            outputs=self._outputs,
+            actions=self._metrics.actions_executed,
+            calls_made=stats.calls,
+            calls_replayed=stats.replayed,
+            keys_waiting=len(self._live),
+        )
 
     def _serve_parked(
         self, switch: KeySwitch, timers: Timers, outputs: list[Any], drain: bool
@@ -459,6 +484,8 @@ class OperatorCore:
         """Flush metrics, drop parked executions (their journals stay in state), stop the worker
         pool, close the store and the resources."""
         self._metrics.flush()
+        if self._progress_file is not None:
+            self._progress_file.write(self.progress())
         for live in self._live.values():
             if live.execution is not None:
                 live.execution.abort(keep_journal=True)

@@ -14,7 +14,7 @@ from flink_agents_ctx.agent import Agent
 from flink_agents_ctx.backends.flink_state import FlinkKeyedState
 from flink_agents_ctx.config import JOB_IDENTIFIER, AgentConfig
 from flink_agents_ctx.errors import ConfigError
-from flink_agents_ctx.operator._compat import flink_job_id, input_timestamp
+from flink_agents_ctx.operator._compat import flink_job_id, input_timestamp, subtask_index
 from flink_agents_ctx.operator.core import OperatorCore
 from flink_agents_ctx.operator.wiring import JobFacts, build_operator
 
@@ -82,7 +82,11 @@ class AgentFunction(KeyedProcessFunction):  # type: ignore[misc]
             FlinkKeyedState(runtime_context),
             runtime_context.get_metrics_group(),
             config,
-            dataclasses.replace(self._facts, job_id=job_id),
+            dataclasses.replace(
+                self._facts,
+                job_id=job_id,
+                subtask=subtask_index(runtime_context),
+            ),
         ).core
 
     def _get_core(self) -> OperatorCore:

@@ -19,6 +19,7 @@ from flink_agents_ctx.errors import ConfigError, JavaBridgeError
 from flink_agents_ctx.operator import _compat
 from flink_agents_ctx.operator.flink_function import AgentFunction
 from flink_agents_ctx.operator.wiring import JobFacts
+from flink_agents_ctx.run_settings import RunSettings
 from flink_agents_ctx.types import ActionKind
 
 # Before any JVM starts (importing this module precedes creating an environment in user code).
@@ -63,6 +64,9 @@ class AgentsExecutionEnvironment:
                 value=mode,
             )
         _compat.set_default(j_conf, _compat.PYTHON_EXECUTABLE, sys.executable)
+        settings = RunSettings.from_environ()
+        if settings is not None:
+            _apply_run_settings(j_conf, settings)
         if mode == "thread":
             _check_jvm_path()
         return AgentsExecutionEnvironment(env, agent_config)
@@ -120,13 +124,36 @@ class AgentBuilder:
         if any(spec.kind is ActionKind.JAVA for spec in self._agent.actions.values()):
             _ship_java_bridge(self._env, name)
         interval, retained, timeout = _compat.checkpointing(self._env)
+        settings = RunSettings.from_environ()
         facts = JobFacts(
             checkpoint_interval_ms=interval,
             retained_checkpoints=retained,
             checkpoint_timeout_ms=timeout,
+            progress_dir=str(settings.progress) if settings else None,
         )
         function = AgentFunction(self._agent, self._config, facts, self._key_selector)
         return self._keyed.process(function, output_type=output_type).name(name).uid(name)
+
+
+def _apply_run_settings(j_conf: Any, settings: RunSettings) -> None:
+    """Under ``flink-agents-ctx run``: checkpoint into the run's directory and keep the
+    checkpoints (so the run can be restored), and start from ``settings.restore`` if asked; the
+    job's own choices win."""
+    _compat.set_default(j_conf, "execution.checkpointing.interval", settings.checkpoint_interval)
+    _compat.set_default(j_conf, "execution.checkpointing.dir", settings.checkpoints.as_uri())
+    _compat.set_default(
+        j_conf,
+        "execution.checkpointing.externalized-checkpoint-retention",
+        "RETAIN_ON_CANCELLATION",
+    )
+    # Flink restarts a checkpointing job without end by default; a run on one's own machine
+    # should rather fail and say why.
+    if not j_conf.containsKey("restart-strategy.type"):
+        j_conf.setString("restart-strategy.type", "fixed-delay")
+        j_conf.setString("restart-strategy.fixed-delay.attempts", "3")
+        j_conf.setString("restart-strategy.fixed-delay.delay", "1 s")
+    if settings.restore:
+        _compat.set_default(j_conf, "execution.state-recovery.path", settings.restore)
 
 
 def _ship_java_bridge(env: StreamExecutionEnvironment, operator: str) -> None:

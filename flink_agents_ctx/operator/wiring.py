@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 from flink_agents_ctx import wire
@@ -80,6 +81,7 @@ from flink_agents_ctx.metrics.builtin import (
 from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.operator.core import OperatorCore, OperatorParts
 from flink_agents_ctx.operator.probe import OperatorProbe
+from flink_agents_ctx.operator.progress import ProgressFile
 from flink_agents_ctx.operator.runs import KeyRuns
 from flink_agents_ctx.operator.wakeups import Wakeups
 from flink_agents_ctx.resources.registry import ResourceRegistry
@@ -92,12 +94,15 @@ _log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class JobFacts:
     """What the operator learns about its job from Flink (nothing, in the test harness): the job
-    id (the default job identity) and the checkpointing the store's retention derives from."""
+    id (the default job identity), the checkpointing the store's retention derives from, and,
+    under ``flink-agents-ctx run``, where this instance (``subtask``) writes its progress."""
 
     job_id: str | None = None
     checkpoint_interval_ms: int | None = None
     retained_checkpoints: int | None = None
     checkpoint_timeout_ms: int | None = None
+    progress_dir: str | None = None
+    subtask: int = 0
 
 
 class BuiltOperator(NamedTuple):
@@ -195,6 +200,11 @@ def build_operator(
         default_job=config.get(JOB_IDENTIFIER) or facts.job_id or plan.name,
         housekeeping=housekeeping,
         closers=tuple(closers),
+        progress=(
+            ProgressFile(Path(facts.progress_dir), f"{plan.name}-{facts.subtask}")
+            if facts.progress_dir
+            else None
+        ),
     )
     return BuiltOperator(OperatorCore(parts), OperatorProbe(parts, store))
 

@@ -22,6 +22,7 @@ LAYERS = {
     "wire": 0,
     "bridge_jar": 0,
     "jdk": 0,
+    "run_settings": 0,
     "backends": 1,
     "memory": 2,
     "durable": 2,
@@ -117,7 +118,7 @@ def test_public_api_is_pinned() -> None:
             # write-ahead store
             "ActionStateStoreError",
             # jobs
-            "stop_with_savepoint", "trigger_savepoint",
+            "stop_with_savepoint", "trigger_savepoint", "output_dir",
             # Java actions
             "JavaActionError", "JavaBridgeError", "JavaCallError", "WireFormatError",
             "bridge_jar",
