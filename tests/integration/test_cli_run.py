@@ -156,3 +156,29 @@ def test_run_bad_input_gets_a_clear_message_and_a_non_zero_exit(
     )
     assert "Traceback" not in failed.stdout + failed.stderr
     assert f"job log:     {run_dir / 'job.log'}" in failed.stdout
+
+
+def test_run_alert_enrichment_with_its_java_rules_and_http_lookups(run_dirs: Path) -> None:
+    run_dir = run_dirs / "alerts"
+    job = ROOT / "jobs" / "alert_enrichment.py"
+    done = run_cli("run", "--run-dir", str(run_dir), str(job), "--alerts", "200")
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Two inventory lookups per alert; three actions (Python, Java, Python) per alert.
+    assert "200 inputs, 200 outputs, 600 actions, 400 durable calls made, 0 replayed" in done.stdout
+    rows = {r["alert"]: r for r in map(json.loads, read_lines(run_dir / "outputs"))}
+    assert sorted(rows) == sorted(f"A-{n}" for n in range(200))
+    # host-0 is a staging host: a low alert there is suppressed; host-7 is production.
+    assert rows["A-0"] | {"reason": ""} == {
+        "alert": "A-0", "host": "host-0", "kind": "cpu", "severity": "low", "owner": "team-0",
+        "tier": "staging", "decision": "suppress", "host_alerts": 1, "reason": "",
+    }  # fmt: skip
+    assert (rows["A-1"]["decision"], rows["A-1"]["tier"]) == ("page", "prod")
+    # host-5 had a deploy: its warnings go to a deploy review.
+    deploy_reviews = {r["host"] for r in rows.values() if r["decision"] == "review-deploy"}
+    assert deploy_reviews and deploy_reviews <= {"host-0", "host-5", "host-10", "host-15"}
+    # The Java action counted each host's alerts in short-term memory, one by one.
+    per_host: dict[str, list[int]] = {}
+    for n in range(200):
+        row = rows[f"A-{n}"]
+        per_host.setdefault(row["host"], []).append(row["host_alerts"])
+    assert all(counts == list(range(1, len(counts) + 1)) for counts in per_host.values())
