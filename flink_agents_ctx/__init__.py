@@ -11,10 +11,11 @@ Layers (a module imports only from its own layer or below; ``tests/unit/test_lay
                    Java through the bridge's endpoint and its pemja runtime)
     execution      ActionExecution: one action execution from start to commit or abort
     action_state   the write-ahead store: port, store journal, SQL adapters, pruning, addresses
-    memory, durable, metrics, resources
+    memory, durable, metrics, resources, long_term, event_log
                    memory trees; durable calls (identity, codecs, records, the journal port and its
                    keyed implementation, sessions, the worker pool, the step loop); metrics;
-                   resources
+                   resources and chat models; long-term memory on a vector store; the optional
+                   structured event log
     backends       keyed-state and metric seams, and their PyFlink implementation
     errors, types, config, events, agent, mailbox, values, state_layout, wire, jdk, bridge_jar,
     run_settings   definitions: typed errors, records, the configuration table, events, agents,
@@ -33,6 +34,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import flink_agents_ctx.action_state.options
+import flink_agents_ctx.event_log.options
 import flink_agents_ctx.long_term.options  # noqa: F401  (registers long-term memory's options)
 from flink_agents_ctx.agent import Agent, action
 from flink_agents_ctx.config import AgentConfig, ConfigOption

@@ -168,7 +168,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, help="at most this many alerts per second")
     parser.add_argument("--inventory-url", help="the inventory service (default: start one here)")
     parser.add_argument("--latency-ms", type=float, default=20, help="the local service's latency")
-    parser.add_argument("--page-after", type=int, default=10, help="alerts before a prod host pages")
+    parser.add_argument(
+        "--page-after", type=int, default=10, help="alerts before a prod host pages"
+    )
     parser.add_argument("--output", type=Path, default=None, help="directory for the outputs")
     parser.add_argument("--parallelism", type=int, default=1)
     args = parser.parse_args(argv)

@@ -31,6 +31,7 @@ from flink_agents_ctx.durable.execution_ref import ExecutionRef
 from flink_agents_ctx.durable.journal import KeyedJournal, KeyedJournals
 from flink_agents_ctx.durable.records import CallRecord
 from flink_agents_ctx.errors import OperatorStateError
+from flink_agents_ctx.event_log import EventLog
 from flink_agents_ctx.events import ActionFailedEvent, Event, InputEvent, OutputEvent
 from flink_agents_ctx.execution.action_execution import ActionBody, ActionExecution, ActionOutcome
 from flink_agents_ctx.execution.services import ExecutionServices
@@ -61,6 +62,7 @@ class OperatorParts:
     housekeeping: Callable[[], None] | None = None
     closers: tuple[Callable[[], None], ...] = field(default=())
     progress: ProgressFile | None = None
+    event_log: EventLog | None = None
 
 
 class _Action(NamedTuple):
@@ -92,6 +94,7 @@ class OperatorCore:
         self._housekeeping = parts.housekeeping
         self._closers = parts.closers
         self._progress_file = parts.progress
+        self._event_log = parts.event_log
         self._inputs = 0
         self._outputs = 0
         self._live: dict[Hashable, LiveRun] = {}
@@ -115,6 +118,8 @@ class OperatorCore:
             self._metrics.maybe_flush()
         if self._housekeeping is not None:
             self._housekeeping()
+        if self._event_log is not None:
+            self._event_log.flush()
         if self._progress_file is not None:
             self._inputs += 1
             self._outputs += len(outputs)
@@ -142,6 +147,8 @@ class OperatorCore:
                     self._advance(key, timers, outputs, None)
         finally:
             self._metrics.maybe_flush()
+        if self._event_log is not None:
+            self._event_log.flush()
         if self._progress_file is not None:
             self._outputs += len(outputs)
             self._progress_file.maybe_write(self.progress)
@@ -267,7 +274,7 @@ class OperatorCore:
                             start = runs.dequeue(slot)
                         if start is None:
                             break
-                        run = self._new_run(*start)
+                        run = self._new_run(key, *start)
                         start = None
                         # Most runs finish right here: no bookkeeping unless they park.
                         parked: ActionExecution | None = self._drive(key, run, None, False, outputs)
@@ -371,9 +378,12 @@ class OperatorCore:
         seq, job, digest = run.identity(lambda: self._numbering(meta), self._job_of)
         return ExecutionRef(job, key, seq, digest, action, step)
 
-    def _new_run(self, value: Any, timestamp: int | None) -> Run:
+    def _new_run(self, key: Hashable, value: Any, timestamp: int | None) -> Run:
         run = Run(timestamp, input=value)
-        self._dispatch(run, InputEvent(input=value, source_timestamp=timestamp))
+        event = InputEvent(input=value, source_timestamp=timestamp)
+        if self._event_log is not None:
+            self._event_log.event(key, event)
+        self._dispatch(run, event)
         return run
 
     def _restored_run(self, key: Hashable) -> LiveRun:
@@ -419,7 +429,7 @@ class OperatorCore:
             if not waiting.resume():
                 waiting.park()
                 return waiting
-            self._committed(run, waiting.commit(), outputs)
+            self._committed(key, run, waiting.commit(), outputs)
         steps = run.steps
         while steps:
             step = steps[0]
@@ -439,16 +449,23 @@ class OperatorCore:
             if not execution.start():
                 execution.park()
                 return execution
-            self._committed(run, execution.commit(), outputs)
+            self._committed(key, run, execution.commit(), outputs)
         return None
 
-    def _committed(self, run: Run, outcome: ActionOutcome, outputs: list[Any]) -> None:
-        run.steps.pop(0)
+    def _committed(
+        self, key: Hashable, run: Run, outcome: ActionOutcome, outputs: list[Any]
+    ) -> None:
+        step = run.steps.pop(0)
         run.dirty = True
         run.wrote_sensory |= outcome.wrote_sensory
+        log = self._event_log
+        if log is not None:
+            log.action(key, step.action, step.event, outcome.events)
         for event in outcome.events:
             if isinstance(event, OutputEvent):
                 outputs.append(event.output)
+            if log is not None:
+                log.event(key, event, step.action, step.event.id)
             self._dispatch(run, event)
 
     # -- tests and shutdown -------------------------------------------------------------------
@@ -467,7 +484,7 @@ class OperatorCore:
         meta = self._cached_meta(key)
         if meta.busy or key in self._live:
             raise OperatorStateError(f"key {key!r} is busy; seed a journal on an idle key")
-        run = self._new_run(value, timestamp)
+        run = self._new_run(key, value, timestamp)
         run.identity(lambda: self._numbering(meta), self._job_of)
         meta.active = meta.changed = True
         journal = KeyedJournal(self._journals.state, run.steps[0].action, restored=False)
@@ -493,4 +510,6 @@ class OperatorCore:
         self._executor.shutdown()
         for close in self._closers:
             close()
+        if self._event_log is not None:
+            self._event_log.close()
         self._services.resources.close()

@@ -52,6 +52,7 @@ from flink_agents_ctx.durable.executor import CallExecutor
 from flink_agents_ctx.durable.journal import JournalOpener, KeyedJournals
 from flink_agents_ctx.durable.options import MismatchMode
 from flink_agents_ctx.errors import ConfigError
+from flink_agents_ctx.event_log import open_event_log
 from flink_agents_ctx.execution.action_execution import ActionBody
 from flink_agents_ctx.execution.services import ExecutionServices
 from flink_agents_ctx.long_term.embedders import EmbeddingModel, HashingEmbedder
@@ -200,6 +201,7 @@ def build_operator(
         default_job=config.get(JOB_IDENTIFIER) or facts.job_id or plan.name,
         housekeeping=housekeeping,
         closers=tuple(closers),
+        event_log=open_event_log(config, plan.name, facts.subtask),
         progress=(
             ProgressFile(Path(facts.progress_dir), f"{plan.name}-{facts.subtask}")
             if facts.progress_dir

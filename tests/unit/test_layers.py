@@ -29,6 +29,7 @@ LAYERS = {
     "metrics": 2,
     "resources": 2,
     "long_term": 2,
+    "event_log": 2,
     "action_state": 3,
     "execution": 4,
     "context": 5,
