@@ -28,6 +28,9 @@ from flink_agents_ctx.errors import FlinkAgentsError
 from flink_agents_ctx.jdk import CONTINUATIONS_OPTION
 
 DEFAULT_DIR = Path.home() / ".flink-agents-ctx" / "cluster"
+PROMETHEUS_REPORTER = "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
+# Ports for the Prometheus reporters: each JobManager and TaskManager takes the first free one.
+PROMETHEUS_PORTS = 4
 
 DEPLOYMENT_KEYS = (
     "taskmanager.numberOfTaskSlots",
@@ -36,6 +39,7 @@ DEPLOYMENT_KEYS = (
     "python.client.executable",
     "execution.checkpointing.dir",
     "execution.checkpointing.savepoint-dir",
+    "metrics.reporter.prom.factory.class",
 )
 """Settings every deployment of agent jobs makes (the local cluster and docker-compose.yml)."""
 
@@ -79,6 +83,21 @@ class LocalCluster:
             )
         return str(json.loads(self.state_file.read_text())["rest"])
 
+    def prometheus_urls(self) -> list[str]:
+        """The Prometheus endpoints of this cluster's JobManager and TaskManagers that answer."""
+        if not self.state_file.exists():
+            return []
+        first = json.loads(self.state_file.read_text()).get("prometheus")
+        if first is None:
+            return []
+        found = []
+        for port in range(first, first + PROMETHEUS_PORTS):
+            with socket.socket() as probe:
+                probe.settimeout(0.5)
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    found.append(f"http://127.0.0.1:{port}/metrics")
+        return found
+
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
@@ -111,6 +130,7 @@ class LocalCluster:
         found = re.search(r"^\s+all:\s*(.+)$", shipped, flags=re.M)
         java_opts = (found.group(1).strip() if found else "") + " " + CONTINUATIONS_OPTION
         rest_port = _free_port()
+        prometheus = _free_port()
         settings: dict[str, object] = {
             "env.java.opts.all": java_opts.strip(),
             "jobmanager.bind-host": "127.0.0.1",
@@ -129,6 +149,9 @@ class LocalCluster:
             "python.client.executable": sys.executable,
             "execution.checkpointing.dir": (self.directory / "checkpoints").as_uri(),
             "execution.checkpointing.savepoint-dir": (self.directory / "savepoints").as_uri(),
+            "metrics.reporter.prom.factory.class": PROMETHEUS_REPORTER,
+            "metrics.reporter.prom.host": "127.0.0.1",
+            "metrics.reporter.prom.port": f"{prometheus}-{prometheus + PROMETHEUS_PORTS - 1}",
         }
         assert set(DEPLOYMENT_KEYS) <= set(settings)
         lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
@@ -138,7 +161,7 @@ class LocalCluster:
         (self.directory / "conf" / "masters").write_text(f"127.0.0.1:{rest_port}\n")
         (self.directory / "conf" / "workers").write_text("127.0.0.1\n")
         rest = f"http://127.0.0.1:{rest_port}"
-        self.state_file.write_text(json.dumps({"rest": rest}))
+        self.state_file.write_text(json.dumps({"rest": rest, "prometheus": prometheus}))
         return rest
 
     def start(self, timeout_s: float = 90.0) -> str:

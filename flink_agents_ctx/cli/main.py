@@ -190,6 +190,8 @@ def run(argv: Sequence[str]) -> int:
         if args.action == "start":
             rest = cluster.start()
             print(f"local cluster running: REST and web UI at {rest} (files in {args.dir})")
+            for url in cluster.prometheus_urls():
+                print(f"  Prometheus metrics: {url}")
         elif args.action == "stop":
             cluster.stop()
             print("local cluster stopped")
@@ -203,6 +205,8 @@ def run(argv: Sequence[str]) -> int:
                 f"TaskManager(s), {overview.get('slots-available')}/{overview.get('slots-total')} "
                 f"slots free, {overview.get('jobs-running')} job(s) running"
             )
+            for url in cluster.prometheus_urls():
+                print(f"  Prometheus metrics: {url}")
         return 0
     if args.command == "submit":
         return _submit(args, None)

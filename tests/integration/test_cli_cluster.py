@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,6 +107,8 @@ def test_submit_stop_with_a_savepoint_and_restore_on_a_standalone_cluster(
     while not calls.exists() or calls.read_text().count("\n") < 300:
         assert time.monotonic() < deadline, "the job made no progress"
         time.sleep(0.2)
+    # The running job's agent metrics, with the action as a label, from Prometheus.
+    assert_prometheus_shows_actions(cluster)
     stopped = cli("stop", "--dir", str(cluster), job_id, str(work / "savepoints"))
     assert stopped.returncode == 0, stopped.stderr
     savepoint = stopped.stdout.split()[-1].removeprefix("file:")
@@ -130,6 +133,29 @@ def test_submit_stop_with_a_savepoint_and_restore_on_a_standalone_cluster(
     made = Counter(line.split()[1] for line in calls.read_text().splitlines())
     # Only calls in flight when the savepoint was taken run again: one per key at most (5 keys).
     assert sum(1 for n in made.values() if n > 1) <= 5
+
+
+def assert_prometheus_shows_actions(cluster: Path) -> None:
+    status = cli("cluster", "status", "--dir", str(cluster)).stdout
+    urls = [line.split()[-1] for line in status.splitlines() if "Prometheus metrics:" in line]
+    assert len(urls) == 2, status  # the JobManager's and the TaskManager's
+    deadline = time.monotonic() + 30
+    found: list[str] = []
+    while not found and time.monotonic() < deadline:
+        for url in urls:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                text = response.read().decode()
+            found += [
+                line
+                for line in text.splitlines()
+                if "numOfActionsExecuted" in line
+                and 'action="' in line
+                and not line.startswith("#")
+            ]
+        time.sleep(1)
+    assert found, "no numOfActionsExecuted with an action label"
+    # A counter with the action's name as a label, and a value that counts.
+    assert any('action="handle"' in line and float(line.split()[-1]) > 0 for line in found), found
 
 
 def expected_recovery_lines(n: int) -> list[str]:
