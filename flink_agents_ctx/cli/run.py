@@ -10,6 +10,7 @@ the run's directory.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import queue
@@ -27,6 +28,7 @@ from typing import Any, TextIO
 from flink_agents_ctx.operator.progress import Progress, read_progress
 from flink_agents_ctx.run_settings import RunSettings
 
+RATE_WINDOW_S = 5.0
 # A Python exception line at the end of a traceback: "pkg.mod.SomeError: what happened".
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*)$")
 
@@ -185,7 +187,8 @@ def _watch(
     started: float,
     refresh_s: float,
 ) -> None:
-    last: tuple[float, int] | None = None
+    # (time, actions) of recent refreshes: the rate shown is over the last RATE_WINDOW_S.
+    history: collections.deque[tuple[float, int]] = collections.deque()
     next_refresh = started + refresh_s
     open_stream = True
     while open_stream or child.poll() is None:
@@ -200,11 +203,17 @@ def _watch(
         now = time.monotonic()
         if now >= next_refresh:
             next_refresh = now + refresh_s
+            if not any(settings.progress.glob("*.json")):
+                display.show(
+                    f"{now - started:6.1f} s | starting (JVM, mini-cluster, job graph)", now
+                )
+                continue
             progress = read_progress(settings.progress)
-            rate = None
-            if last is not None and now > last[0]:
-                rate = (progress.actions - last[1]) / (now - last[0])
-            last = (now, progress.actions)
+            history.append((now, progress.actions))
+            while len(history) > 2 and now - history[1][0] >= RATE_WINDOW_S:
+                history.popleft()
+            then, actions_then = history[0]
+            rate = (progress.actions - actions_then) / (now - then) if now > then else None
             display.show(progress_line(progress, now - started, rate), now)
     child.wait()
 

@@ -3,6 +3,7 @@ doctor, cluster start/status/stop, submit, jobs, stop with a savepoint and resto
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,8 @@ import pytest
 from flink_agents_ctx.cli.local_cluster import LocalCluster
 from flink_agents_ctx.cli.rest import FlinkRest
 from tests.integration.flink_runner import JOBS, read_lines
+
+ROOT = Path(__file__).parents[2]
 
 pytestmark = [pytest.mark.flink, pytest.mark.timeout(300)]
 
@@ -83,13 +86,16 @@ def test_submit_stop_with_a_savepoint_and_restore_on_a_standalone_cluster(
     status = cli("cluster", "status", "--dir", str(cluster))
     assert "1 TaskManager(s), 2/2 slots free" in status.stdout
 
-    out = tmp_path / "reference-out"
+    # The triage example as `flink run -py` submits it: file source, model resource, long-term
+    # memory and the FileSink, on a standalone cluster.
+    out = tmp_path / "triage-out"
     submitted = cli(
-        "submit", "--dir", str(cluster), "--wait", str(JOBS / "reference_job.py"),
-        str(out), "reference", '[["k", 0], ["k", 1], ["a", 10]]',
+        "submit", "--dir", str(cluster), "--wait", str(ROOT / "jobs" / "ticket_triage.py"),
+        "--output", str(out),
     )  # fmt: skip
     assert submitted.returncode == 0, submitted.stderr
-    assert read_lines(out) == ["2", "4", "22"]
+    rows = [json.loads(line) for line in read_lines(out)]
+    assert sorted(r["ticket"] for r in rows) == [f"T-{n}" for n in range(1001, 1031)]
 
     work = tmp_path / "recovery"
     job_args = [
