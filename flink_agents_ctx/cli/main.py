@@ -22,7 +22,7 @@ from flink_agents_ctx.cli.local_cluster import (
     run_flink_client,
 )
 from flink_agents_ctx.cli.rest import FlinkRest
-from flink_agents_ctx.cli.run import run_job, summary
+from flink_agents_ctx.cli.run import last_exception, run_job, summary
 from flink_agents_ctx.errors import FlinkAgentsError
 from flink_agents_ctx.run_settings import DEFAULT_CHECKPOINT_INTERVAL, RunSettings
 
@@ -131,8 +131,13 @@ def _submit(args: argparse.Namespace, savepoint: str | None) -> int:
     before = {j["jid"] for j in FlinkRest(rest).jobs()}
     done = run_flink_client(rest, job.resolve(), list(args.args), savepoint, detached=True)
     if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-15:]
-        raise UsageError(f"submitting {job} failed:\n" + "\n".join(tail))
+        lines = f"{done.stdout}\n{done.stderr}".strip().splitlines()
+        if getattr(args, "debug", False):
+            raise UsageError(f"submitting {job} failed:\n" + "\n".join(lines[-60:]))
+        error = last_exception(lines) or (lines[-1] if lines else "no output")
+        raise UsageError(
+            f"submitting {job} failed: {error} (--debug shows the client's whole output)"
+        )
     new = [j for j in FlinkRest(rest).jobs() if j["jid"] not in before]
     for j in new:
         print(f"submitted {j['jid']} {j['name']} ({j['state']}) to {rest}")

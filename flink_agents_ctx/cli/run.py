@@ -54,9 +54,20 @@ class RunResult:
         """The job's last exception line in its log, if it failed."""
         if self.exit_code == 0:
             return None
-        lines = _tail(self.settings.log, 400)
-        found = [m.group(1) for line in lines if (m := _EXCEPTION_LINE.match(line.strip()))]
-        return found[-1] if found else None
+        return last_exception(_tail(self.settings.log, 400))
+
+
+def last_exception(lines: Sequence[str]) -> str | None:
+    """The error a job's output ends with: the exception line closing its last Python traceback
+    (the Flink client's Java exceptions about the Python process come after it), else the last
+    ``SomeError: message`` line."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call")]
+    if starts:
+        for line in lines[starts[-1] + 1 :]:
+            if not line[:1].isspace() and (m := _EXCEPTION_LINE.match(line.strip())):
+                return m.group(1)
+    found = [m.group(1) for line in lines if (m := _EXCEPTION_LINE.match(line.strip()))]
+    return found[-1] if found else None
 
 
 def progress_line(progress: Progress, seconds: float, rate: float | None) -> str:

@@ -86,6 +86,16 @@ def test_submit_stop_with_a_savepoint_and_restore_on_a_standalone_cluster(
     status = cli("cluster", "status", "--dir", str(cluster))
     assert "1 TaskManager(s), 2/2 slots free" in status.stdout
 
+    broken = tmp_path / "broken_job.py"
+    broken.write_text(
+        "from flink_agents_ctx import AgentsExecutionEnvironment\n"
+        "AgentsExecutionEnvironment.get_execution_environment(None, {'num-async-threads': 'x'})\n"
+    )
+    refused = cli("submit", "--dir", str(cluster), str(broken))
+    assert refused.returncode == 2
+    assert "flink_agents_ctx.errors.ConfigError: option 'num-async-threads'" in refused.stderr
+    assert "Traceback" not in refused.stderr and len(refused.stderr.splitlines()) == 1
+
     # The triage example as `flink run -py` submits it: file source, model resource, long-term
     # memory and the FileSink, on a standalone cluster.
     out = tmp_path / "triage-out"

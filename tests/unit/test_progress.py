@@ -125,3 +125,20 @@ def test_progress_line_and_the_jobs_default_output_dir(
         monkeypatch.setenv(name, value)
     assert output_dir("triage") == tmp_path / "outputs"
     assert RunSettings.from_environ() == RunSettings(tmp_path)
+
+
+def test_the_python_error_is_found_before_the_flink_clients_java_exceptions() -> None:
+    from flink_agents_ctx.cli.run import last_exception
+
+    output = [
+        "Traceback (most recent call last):",
+        '  File "job.py", line 2, in <module>',
+        "    raise ValueError('x')",
+        "flink_agents_ctx.errors.ConfigError: option 'n' is 'x'",
+        "org.apache.flink.client.program.ProgramAbortException: java.lang.RuntimeException: "
+        "Python process exits with code: 1",
+        "\tat org.apache.flink.client.python.PythonDriver.main(PythonDriver.java:134)",
+    ]
+    assert last_exception(output) == "flink_agents_ctx.errors.ConfigError: option 'n' is 'x'"
+    assert last_exception(output[4:]) == output[4]
+    assert last_exception(["all fine"]) is None
