@@ -37,6 +37,7 @@ from flink_agents_ctx import (
     OutputEvent,
     RunnerContext,
 )
+from flink_agents_ctx.config import GIL_SWITCH_INTERVAL_US
 
 
 def bare_function() -> Any:
@@ -100,7 +101,28 @@ def agent_of(kind: str) -> Agent:
     )
 
 
-def run(kind: str, records: int, keys: int, work: Path) -> tuple[float, float]:
+def _pairs(keys: int, switch_interval: float | None) -> Any:
+    """The upstream map (n -> (key, 1)); with ``switch_interval`` it first sets the Python
+    runtime's GIL switch interval in the TaskManager (a process-wide setting, so every job of
+    the run gets its own value explicitly)."""
+    from pyflink.datastream import MapFunction
+
+    class Pairs(MapFunction):  # type: ignore[misc]
+        def open(self, runtime_context: Any) -> None:
+            import sys
+
+            if switch_interval is not None:
+                sys.setswitchinterval(switch_interval)
+
+        def map(self, n: int) -> tuple[int, int]:
+            return (n % keys, 1)
+
+    return Pairs()
+
+
+def run(
+    kind: str, records: int, keys: int, work: Path, switch_interval: float | None = None
+) -> tuple[float, float]:
     from pyflink.common import Types, WatermarkStrategy
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.datastream.connectors.number_seq import NumberSequenceSource
@@ -112,7 +134,7 @@ def run(kind: str, records: int, keys: int, work: Path) -> tuple[float, float]:
         NumberSequenceSource(0, records - 1), WatermarkStrategy.no_watermarks(), "numbers"
     )
     pairs = numbers.map(
-        lambda n: (n % keys, 1), output_type=Types.TUPLE([Types.LONG(), Types.LONG()])
+        _pairs(keys, switch_interval), output_type=Types.TUPLE([Types.LONG(), Types.LONG()])
     )
     if kind == "bare":
         out = pairs.key_by(lambda r: r[0]).process(bare_function(), output_type=Types.LONG())
@@ -144,18 +166,33 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", default="bare,one,two", help="comma-separated jobs to run")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=GIL_SWITCH_INTERVAL_US.default / 1e6,  # type: ignore[operator]
+        help="the GIL switch interval every job runs with (default: what the agent operator "
+        "sets, gil-switch-interval.us; the bare job gets it too, so both compare alike)",
+    )
+    parser.add_argument(
+        "--switch-intervals",
+        help="comma-separated GIL switch intervals (seconds) to run every job with, for "
+        "comparing them in one run (default: Python's own, 0.005)",
+    )
     args = parser.parse_args()
+    if args.switch_intervals:
+        compare_switch_intervals(args, [float(x) for x in args.switch_intervals.split(",")])
+        return
     kinds = [k for k in ("bare", "one", "two") if k in args.only.split(",")]
     rates: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print(
             f"records={args.records} keys={args.keys} mode=thread parallelism=1 "
-            f"cpus={os.cpu_count()} rounds={args.rounds}"
+            f"cpus={os.cpu_count()} rounds={args.rounds} switch-interval={args.switch_interval:g} s"
         )
         for round_no in range(1, args.rounds + 1):
             for kind in kinds:
-                rate, wall = run(kind, args.records, args.keys, work)
+                rate, wall = run(kind, args.records, args.keys, work, args.switch_interval)
                 rates[kind] = max(rates.get(kind, 0.0), rate)
                 print(
                     f"round {round_no} {LABELS[kind]:32s} {rate:10,.0f} records/s  "
@@ -169,6 +206,28 @@ def main() -> None:
                 print(
                     f"ratio {kind}/bare = {rates[kind] / rates['bare']:.2f}  (target >= {target})"
                 )
+
+
+def compare_switch_intervals(args: argparse.Namespace, intervals: list[float]) -> None:
+    kinds = [k for k in ("bare", "one", "two") if k in args.only.split(",")]
+    best: dict[tuple[str, float], float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_no in range(1, args.rounds + 1):
+            for kind in kinds:
+                for interval in intervals:
+                    rate, _ = run(kind, args.records, args.keys, Path(tmp), interval)
+                    best[kind, interval] = max(best.get((kind, interval), 0.0), rate)
+                    print(f"round {round_no} {LABELS[kind]:32s} switch {interval:g} s: {rate:,.0f}")
+    for interval in intervals:
+        line = ", ".join(f"{k} {best[k, interval]:,.0f}" for k in kinds)
+        ratios = ""
+        if "bare" in kinds:
+            ratios = "  " + ", ".join(
+                f"{k}/bare {best[k, interval] / best['bare', interval]:.2f}"
+                for k in kinds
+                if k != "bare"
+            )
+        print(f"switch interval {interval:g} s: {line} records/s{ratios}")
 
 
 if __name__ == "__main__":

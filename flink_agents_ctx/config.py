@@ -155,6 +155,18 @@ DURABLE_KEY_TTL_MS: ConfigOption[int] = ConfigOption(
     minimum=10_000,
 )
 
+GIL_SWITCH_INTERVAL_US: ConfigOption[int] = ConfigOption(
+    "gil-switch-interval.us",
+    int,
+    100,
+    "The Python runtime's GIL switch interval (sys.setswitchinterval) that the agent operator "
+    "sets when it opens in a TaskManager, in microseconds; 0 keeps Python's own (5000). "
+    "Shorter hands the GIL sooner to a thread that waits for it (a worker whose call returned, "
+    "another Python operator's task thread). It is process-wide: every Python operator of the "
+    "TaskManager gets it.",
+    minimum=0,
+)
+
 _OPTIONS: dict[str, ConfigOption[Any]] = {}
 
 
@@ -183,6 +195,7 @@ register_options(
     DURABLE_MISMATCH_MODE,
     DURABLE_KEY_TTL_MS,
     ASYNC_MAX_WAKE_INTERVAL_MS,
+    GIL_SWITCH_INTERVAL_US,
 )
 
 

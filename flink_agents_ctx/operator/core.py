@@ -62,6 +62,10 @@ class OperatorParts:
     housekeeping: Callable[[], None] | None = None
     closers: tuple[Callable[[], None], ...] = field(default=())
     progress: ProgressFile | None = None
+    # How long a key's numbering, once written, may be used without reading it back.
+    numbering_trust_s: float = 0.0
+    # The clock state time-to-live runs on (processing time: the wall clock in Flink).
+    ttl_clock: Callable[[], float] = time.time
     event_log: EventLog | None = None
 
 
@@ -92,6 +96,8 @@ class OperatorCore:
         self._configured_job = parts.configured_job
         self._default_job = parts.default_job
         self._housekeeping = parts.housekeeping
+        self._numbering_trust_s = parts.numbering_trust_s
+        self._ttl_clock = parts.ttl_clock
         self._closers = parts.closers
         self._progress_file = parts.progress
         self._event_log = parts.event_log
@@ -354,9 +360,13 @@ class OperatorCore:
         if numbering is not None:
             if numbering.changed:
                 self._runs.save_numbering(numbering)
-            # Read again when next needed: it may expire in state meanwhile, and what a restore
-            # would see is what an identity must be made from.
-            meta.numbering = None
+                # State holds exactly this until its time-to-live runs out: keep it until
+                # shortly before, so the next input of the key need not read it back.
+                meta.numbering_until = self._ttl_clock() + self._numbering_trust_s
+            elif not meta.numbering_until:
+                # Read, never written here: read it again when next needed (what a restore
+                # would see is what an identity must be made from).
+                meta.numbering = None
 
     def _job_of(self, numbering: Numbering) -> str:
         """The key's job identity: the configured one, else the one fixed in its numbering when
@@ -369,9 +379,13 @@ class OperatorCore:
         return numbering.job
 
     def _numbering(self, meta: KeyMeta) -> Numbering:
-        if meta.numbering is None:
-            meta.numbering = self._runs.numbering()
-        return meta.numbering
+        numbering = meta.numbering
+        if numbering is None or (
+            meta.numbering_until and self._ttl_clock() >= meta.numbering_until
+        ):
+            numbering = meta.numbering = self._runs.numbering()
+            meta.numbering_until = 0.0
+        return numbering
 
     def _identify(self, key: Hashable, run: Run, action: str, step: int) -> ExecutionRef:
         meta = self._cached_meta(key)

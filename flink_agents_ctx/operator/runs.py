@@ -13,8 +13,9 @@ Two small states describe a key, kept apart because they live differently:
   and its job identity. A run gets an identity -- the next number, the job identity and a digest of
   its input -- only when a call needs one (an idempotency key, a call on a worker, the store).
   Replaying the same inputs makes the same runs need one, in the same order, so they get the same
-  numbers. The numbering is read from state when a callback needs it and never kept between
-  callbacks, so it is always what a restore would see.
+  numbers. An identity must be made from what a restore would see: the operator keeps a key's
+  numbering between callbacks only after writing it, and only for as long as the state certainly
+  still holds that write (the time-to-live minus a margin); otherwise it reads it again.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ class KeyMeta:
     # Not kept in this state: whether it differs from what state holds, and the numbering.
     changed: bool = field(default=False, compare=False)
     numbering: Numbering | None = field(default=None, compare=False)
+    # Wall-clock time until which ``numbering`` is known to equal the state (0: read it again).
+    numbering_until: float = field(default=0.0, compare=False)
 
     @property
     def has_waiting(self) -> bool:

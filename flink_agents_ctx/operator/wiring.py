@@ -140,7 +140,9 @@ def build_operator(
             caller keeps owning it).
         java_runtime: makes the Java side of the operator's Java actions (default: the bridge in
             this JVM, through pemja).
-        wall_clock: epoch seconds, for long-term memory's times (tests pass their own).
+        wall_clock: epoch seconds, for long-term memory's times and for how long a key's
+            numbering can be trusted without reading state (the clock of state time-to-live;
+            tests pass their own).
     """
     facts = facts or JobFacts()
     key_ttl_ms = config.get(DURABLE_KEY_TTL_MS)
@@ -202,6 +204,8 @@ def build_operator(
         housekeeping=housekeeping,
         closers=tuple(closers),
         event_log=open_event_log(config, plan.name, facts.subtask),
+        numbering_trust_s=numbering_trust_s(key_ttl_ms),
+        ttl_clock=wall_clock,
         progress=(
             ProgressFile(Path(facts.progress_dir), f"{plan.name}-{facts.subtask}")
             if facts.progress_dir
@@ -300,6 +304,15 @@ def long_term_memory(
         return QdrantVectorStore(location, embedder, api_key)
 
     return LongTermMemory(settings, store, wall_clock)
+
+
+def numbering_trust_s(key_ttl_ms: int | None) -> float:
+    """How long the operator may use a key's numbering after writing it without reading it back:
+    the numbering's time-to-live less a margin (a minute, or half of a shorter time-to-live)."""
+    if key_ttl_ms is None:
+        return float("inf")
+    ttl_s = key_ttl_ms / 1000
+    return ttl_s - min(60.0, ttl_s / 2)
 
 
 def _key_runs(state: KeyedStateBackend, key_ttl_ms: int | None, plan: AgentPlan) -> KeyRuns:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import collections
 import pickle
 import threading
 import time
@@ -34,6 +35,8 @@ class InMemoryKeyedState:
         self._values: dict[str, dict[Any, tuple[bytes, float]]] = {}
         self._ttl: dict[str, StateTtl | None] = {}
         self.current_key: Hashable = _NO_KEY
+        #: Value-state reads by state name (what a JVM call per read would cost in Flink).
+        self.value_reads: collections.Counter[str] = collections.Counter()
 
     def set_current_key(self, key: Hashable) -> None:
         """Scope every state to ``key`` (what Flink does before ``process_element``)."""
@@ -171,6 +174,7 @@ class InMemoryValueStore:
         return self._owner._values[self._name]
 
     def value(self) -> Any:
+        self._owner.value_reads[self._name] += 1
         slot, key = self._slot(), self._owner.current_key
         entry = slot.get(key)
         if entry is None:
