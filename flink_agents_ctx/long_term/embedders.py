@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from flink_agents_ctx.errors import ConfigError, EmbeddingError
-from flink_agents_ctx.resources.http_json import post_json
+from flink_agents_ctx.resources.http_json import endpoint_url, post_json
 
 
 @runtime_checkable
@@ -137,14 +137,7 @@ class OpenAICompatibleEmbedder:
         timeout_s: float = 30.0,
         batch_size: int = 64,
     ) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"OpenAICompatibleEmbedder: base_url {base_url!r} is not an http(s) URL; give the "
-                "API root such as http://127.0.0.1:11434/v1",
-                key="base_url",
-                value=base_url,
-            )
-        self.url = base_url.rstrip("/") + "/embeddings"
+        self.url = endpoint_url(base_url, "embeddings", "OpenAICompatibleEmbedder")
         self.model = model
         self._api_key = api_key
         self._dimension = dimension

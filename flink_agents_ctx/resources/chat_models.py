@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from flink_agents_ctx.errors import ChatModelError, ConfigError
-from flink_agents_ctx.resources.http_json import post_json
+from flink_agents_ctx.resources.http_json import endpoint_url, post_json
 
 Message = Mapping[str, str]
 
@@ -94,14 +94,7 @@ class OpenAICompatibleChatModel:
         max_tokens: int | None = None,
         timeout_s: float = 60.0,
     ) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"OpenAICompatibleChatModel: base_url {base_url!r} is not an http(s) URL; give "
-                "the API root such as http://127.0.0.1:11434/v1",
-                key="base_url",
-                value=base_url,
-            )
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.url = endpoint_url(base_url, "chat/completions", "OpenAICompatibleChatModel")
         self.model = model
         self._api_key = api_key
         self._temperature = temperature

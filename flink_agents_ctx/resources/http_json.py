@@ -11,6 +11,21 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from flink_agents_ctx.errors import ConfigError
+
+
+def endpoint_url(base_url: str, path: str, client: str) -> str:
+    """``<base_url>/<path>`` for an OpenAI-compatible ``client``; a base URL that is not
+    http(s) is a :class:`ConfigError` showing the expected form."""
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{client}: base_url {base_url!r} is not an http(s) URL; give the API root such as "
+            "http://127.0.0.1:11434/v1",
+            key="base_url",
+            value=base_url,
+        )
+    return base_url.rstrip("/") + "/" + path
+
 
 def post_json(
     url: str,

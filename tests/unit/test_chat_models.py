@@ -3,11 +3,8 @@ server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -18,58 +15,30 @@ from flink_agents_ctx.resources.chat_models import (
     OpenAICompatibleChatModel,
     RuleBasedChatModel,
 )
+from tests.support.json_server import JsonPostServer
 
 
-class ChatServer:
+def chat_server() -> JsonPostServer:
     """Answers ``/v1/chat/completions`` with the last user message upper-cased; the model name
     picks a misbehaviour ("fail": HTTP 500, "text": not JSON, "empty": no choices)."""
 
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        outer = self
+    def answer(path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        model = body["model"]
+        if model == "fail":
+            return 500, {"error": "model overloaded"}
+        if model == "text":
+            return 200, b"<html>not json</html>"
+        if model == "empty":
+            return 200, {"choices": []}
+        text = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
+        return 200, {"choices": [{"message": {"role": "assistant", "content": text.upper()}}]}
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append(
-                    {"path": self.path, "auth": self.headers["Authorization"], **body}
-                )
-                model = body["model"]
-                if model == "fail":
-                    self._send(500, b'{"error": "model overloaded"}')
-                elif model == "text":
-                    self._send(200, b"<html>not json</html>")
-                elif model == "empty":
-                    self._send(200, b'{"choices": []}')
-                else:
-                    text = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
-                    answer = {
-                        "choices": [{"message": {"role": "assistant", "content": text.upper()}}]
-                    }
-                    self._send(200, json.dumps(answer).encode())
-
-            def _send(self, status: int, payload: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return JsonPostServer(answer)
 
 
 @pytest.fixture
-def server() -> Iterator[ChatServer]:
-    s = ChatServer()
+def server() -> Iterator[JsonPostServer]:
+    s = chat_server()
     yield s
     s.close()
 
@@ -96,7 +65,7 @@ def test_rule_based_model_rejects_bad_patterns_and_conversations() -> None:
         model.chat(["just a string"])  # type: ignore[list-item]
 
 
-def test_openai_compatible_model_talks_to_a_real_server(server: ChatServer) -> None:
+def test_openai_compatible_model_talks_to_a_real_server(server: JsonPostServer) -> None:
     model = OpenAICompatibleChatModel(server.url, "echo", api_key="secret", max_tokens=20)
     messages = [{"role": "system", "content": "be loud"}, {"role": "user", "content": "hello"}]
     assert model.chat(messages) == "HELLO"
@@ -116,7 +85,7 @@ def test_openai_compatible_model_talks_to_a_real_server(server: ChatServer) -> N
     ],
 )
 def test_openai_compatible_model_failures_are_typed(
-    server: ChatServer, model: str, message: str
+    server: JsonPostServer, model: str, message: str
 ) -> None:
     with pytest.raises(ChatModelError, match=message):
         OpenAICompatibleChatModel(server.url, model).chat([{"role": "user", "content": "x"}])

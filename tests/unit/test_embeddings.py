@@ -4,10 +4,8 @@ HTTP server on 127.0.0.1 (it answers with the built-in HashingEmbedder's vectors
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,62 +15,28 @@ from flink_agents_ctx import Agent, InputEvent, ResourceType, RunnerContext
 from flink_agents_ctx.errors import ConfigError, EmbeddingError
 from flink_agents_ctx.long_term.embedders import HashingEmbedder, OpenAICompatibleEmbedder
 from flink_agents_ctx.testing import AgentTestHarness
+from tests.support.json_server import JsonPostServer
 
 CORPUS = json.loads((Path(__file__).parents[1] / "fixtures" / "ltm_corpus.json").read_text())
 
 
-class EmbeddingsServer:
+def embeddings_server() -> JsonPostServer:
     """An OpenAI-compatible /v1/embeddings endpoint on 127.0.0.1 (HashingEmbedder vectors)."""
+    embedder = HashingEmbedder()
 
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        embedder = HashingEmbedder()
-        owner = self
+    def answer(path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        if path != "/v1/embeddings" or body.get("model") != "hash-384":
+            return 404, {"error": {"message": f"model {body.get('model')!r} not found"}}
+        vectors = embedder.embed(body["input"])
+        data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
+        return 200, {"object": "list", "data": list(reversed(data)), "model": "hash-384"}
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                owner.requests.append(
-                    {"path": self.path, "auth": self.headers.get("Authorization"), **body}
-                )
-                if self.path != "/v1/embeddings" or body.get("model") != "hash-384":
-                    self._send(
-                        404, {"error": {"message": f"model {body.get('model')!r} not found"}}
-                    )
-                    return
-                vectors = embedder.embed(body["input"])
-                data = [
-                    {"object": "embedding", "index": i, "embedding": v}
-                    for i, v in enumerate(vectors)
-                ]
-                self._send(
-                    200, {"object": "list", "data": list(reversed(data)), "model": "hash-384"}
-                )
-
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return JsonPostServer(answer)
 
 
 @pytest.fixture
-def server() -> Iterator[EmbeddingsServer]:
-    s = EmbeddingsServer()
+def server() -> Iterator[JsonPostServer]:
+    s = embeddings_server()
     yield s
     s.close()
 
@@ -88,7 +52,7 @@ def test_hashing_embedder_is_deterministic_normalised_and_refuses_non_text() -> 
         HashingEmbedder(2)
 
 
-def test_client_batches_keeps_order_and_sends_the_key(server: EmbeddingsServer) -> None:
+def test_client_batches_keeps_order_and_sends_the_key(server: JsonPostServer) -> None:
     client = OpenAICompatibleEmbedder(server.url, "hash-384", api_key="secret", batch_size=3)
     texts = CORPUS["documents"][:7]
     assert client.embed(texts) == HashingEmbedder().embed(texts)
@@ -97,7 +61,7 @@ def test_client_batches_keeps_order_and_sends_the_key(server: EmbeddingsServer) 
     assert server.requests[0]["auth"] == "Bearer secret"
 
 
-def test_long_term_memory_searches_alike_through_the_http_client(server: EmbeddingsServer) -> None:
+def test_long_term_memory_searches_alike_through_the_http_client(server: JsonPostServer) -> None:
     top: dict[str, list[str]] = {}
 
     def act(event: InputEvent, ctx: RunnerContext) -> None:
@@ -124,7 +88,7 @@ def test_long_term_memory_searches_alike_through_the_http_client(server: Embeddi
     assert hits / len(expected) >= 0.9
 
 
-def test_server_errors_say_what_happened(server: EmbeddingsServer) -> None:
+def test_server_errors_say_what_happened(server: JsonPostServer) -> None:
     with pytest.raises(EmbeddingError, match=r"answered HTTP 404: .*model 'nope' not found"):
         OpenAICompatibleEmbedder(server.url, "nope").embed(["x"])
     with pytest.raises(EmbeddingError, match="cannot reach the embeddings server"):
