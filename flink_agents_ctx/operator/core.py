@@ -37,7 +37,7 @@ from flink_agents_ctx.execution.action_execution import ActionBody, ActionExecut
 from flink_agents_ctx.execution.services import ExecutionServices
 from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.operator.progress import Progress, ProgressFile
-from flink_agents_ctx.operator.runs import KeyMeta, KeyRuns, Numbering, Run
+from flink_agents_ctx.operator.runs import KeyMeta, KeyRuns, Run
 from flink_agents_ctx.operator.wakeups import LiveRun, Wakeups
 
 _log = logging.getLogger(__name__)
@@ -58,14 +58,9 @@ class OperatorParts:
     wakeups: Wakeups
     bodies: Mapping[str, ActionBody]
     configured_job: str | None
-    default_job: str
     housekeeping: Callable[[], None] | None = None
     closers: tuple[Callable[[], None], ...] = field(default=())
     progress: ProgressFile | None = None
-    # How long a key's numbering, once written, may be used without reading it back.
-    numbering_trust_s: float = 0.0
-    # The clock state time-to-live runs on (processing time: the wall clock in Flink).
-    ttl_clock: Callable[[], float] = time.time
     event_log: EventLog | None = None
 
 
@@ -94,10 +89,7 @@ class OperatorCore:
             for spec in parts.plan.actions
         }
         self._configured_job = parts.configured_job
-        self._default_job = parts.default_job
         self._housekeeping = parts.housekeeping
-        self._numbering_trust_s = parts.numbering_trust_s
-        self._ttl_clock = parts.ttl_clock
         self._closers = parts.closers
         self._progress_file = parts.progress
         self._event_log = parts.event_log
@@ -331,7 +323,7 @@ class OperatorCore:
             if meta.next_arrival:
                 meta.next_arrival = meta.next_start = 0
                 meta.changed = True
-        self._save_meta(meta)
+        self._runs.save(meta)
         sensory.leave()
         short_term.leave()
 
@@ -353,43 +345,10 @@ class OperatorCore:
             live.handle = handle
         self._wakeups.schedule(key, live, timers)
 
-    def _save_meta(self, meta: KeyMeta) -> None:
-        if meta.changed:
-            self._runs.save_meta(meta)
-        numbering = meta.numbering
-        if numbering is not None:
-            if numbering.changed:
-                self._runs.save_numbering(numbering)
-                # State holds exactly this until its time-to-live runs out: keep it until
-                # shortly before, so the next input of the key need not read it back.
-                meta.numbering_until = self._ttl_clock() + self._numbering_trust_s
-            elif not meta.numbering_until:
-                # Read, never written here: read it again when next needed (what a restore
-                # would see is what an identity must be made from).
-                meta.numbering = None
-
-    def _job_of(self, numbering: Numbering) -> str:
-        """The key's job identity: the configured one, else the one fixed in its numbering when
-        the key first needed one."""
-        if self._configured_job:
-            return self._configured_job
-        if numbering.job is None:
-            numbering.job = self._default_job
-            numbering.changed = True
-        return numbering.job
-
-    def _numbering(self, meta: KeyMeta) -> Numbering:
-        numbering = meta.numbering
-        if numbering is None or (
-            meta.numbering_until and self._ttl_clock() >= meta.numbering_until
-        ):
-            numbering = meta.numbering = self._runs.numbering()
-            meta.numbering_until = 0.0
-        return numbering
-
     def _identify(self, key: Hashable, run: Run, action: str, step: int) -> ExecutionRef:
         meta = self._cached_meta(key)
-        seq, job, digest = run.identity(lambda: self._numbering(meta), self._job_of)
+        runs = self._runs
+        seq, job, digest = run.identity(lambda: runs.numbering_of(meta), runs.job_of)
         return ExecutionRef(job, key, seq, digest, action, step)
 
     def _new_run(self, key: Hashable, value: Any, timestamp: int | None) -> Run:
@@ -499,14 +458,14 @@ class OperatorCore:
         if meta.busy or key in self._live:
             raise OperatorStateError(f"key {key!r} is busy; seed a journal on an idle key")
         run = self._new_run(key, value, timestamp)
-        run.identity(lambda: self._numbering(meta), self._job_of)
+        run.identity(lambda: self._runs.numbering_of(meta), self._runs.job_of)
         meta.active = meta.changed = True
         journal = KeyedJournal(self._journals.state, run.steps[0].action, restored=False)
         for record in records:
             journal.write(record)
         journal.flush()
         self._runs.save_run(run)
-        self._save_meta(meta)
+        self._runs.save(meta)
         self._metas.pop(key, None)
         timers.wake_at(timers.now_ms())
         timers.at_end_of_input()

@@ -20,6 +20,7 @@ Two small states describe a key, kept apart because they live differently:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -206,16 +207,41 @@ def _event_from_state(data: tuple[Any, ...], types: wire.EventTypes) -> Event:
     return wire.decode_event(data[1], types)
 
 
+def numbering_trust_s(key_ttl_ms: int | None) -> float:
+    """How long the operator may use a key's numbering after writing it without reading it back:
+    the numbering's time-to-live less a margin (a minute, or half of a shorter time-to-live)."""
+    if key_ttl_ms is None:
+        return float("inf")
+    ttl_s = key_ttl_ms / 1000
+    return ttl_s - min(60.0, ttl_s / 2)
+
+
 class KeyRuns:
     """The keyed states behind :class:`KeyMeta`, :class:`Numbering`, waiting inputs and the
-    parked run."""
+    parked run; and the rules for a key's numbering and job identity.
+
+    Args:
+        numbering_ttl: the numbering's time-to-live (``durable-execution.key-ttl.ms``).
+        configured_job: ``job-identifier``, if set; else a key's job identity is ``default_job``,
+            fixed in its numbering when first needed.
+        trust_s: how long a numbering, once written, is used without reading it back.
+        ttl_clock: the clock state time-to-live runs on (the wall clock in Flink).
+    """
 
     def __init__(
         self,
         state: KeyedStateBackend,
         numbering_ttl: StateTtl | None,
         types: wire.EventTypes | None = None,
+        configured_job: str | None = None,
+        default_job: str = "",
+        trust_s: float = 0.0,
+        ttl_clock: Callable[[], float] = time.time,
     ) -> None:
+        self._configured_job = configured_job
+        self._default_job = default_job
+        self._trust_s = trust_s
+        self._ttl_clock = ttl_clock
         self._types = types or wire.EventTypes(())
         self._meta = state.value_state(KEY_META)
         self._numbering = state.value_state(KEY_NUMBERING, numbering_ttl)
@@ -234,11 +260,46 @@ class KeyRuns:
         meta.changed = False
 
     def numbering(self) -> Numbering:
+        """The current key's numbering as in state."""
         return Numbering.from_state(self._numbering.value())
 
-    def save_numbering(self, numbering: Numbering) -> None:
-        self._numbering.update(numbering.to_state())
-        numbering.changed = False
+    def numbering_of(self, meta: KeyMeta) -> Numbering:
+        """The key's numbering: the one kept in ``meta`` while state certainly still holds it,
+        else read from state."""
+        numbering = meta.numbering
+        if numbering is None or (
+            meta.numbering_until and self._ttl_clock() >= meta.numbering_until
+        ):
+            numbering = meta.numbering = self.numbering()
+            meta.numbering_until = 0.0
+        return numbering
+
+    def job_of(self, numbering: Numbering) -> str:
+        """The key's job identity: the configured one, else the one fixed in its numbering when
+        the key first needed one."""
+        if self._configured_job:
+            return self._configured_job
+        if numbering.job is None:
+            numbering.job = self._default_job
+            numbering.changed = True
+        return numbering.job
+
+    def save(self, meta: KeyMeta) -> None:
+        """Write what changed of the key's meta and numbering."""
+        if meta.changed:
+            self.save_meta(meta)
+        numbering = meta.numbering
+        if numbering is not None:
+            if numbering.changed:
+                self._numbering.update(numbering.to_state())
+                numbering.changed = False
+                # State holds exactly this until its time-to-live runs out: keep it until
+                # shortly before, so the next input of the key need not read it back.
+                meta.numbering_until = self._ttl_clock() + self._trust_s
+            elif not meta.numbering_until:
+                # Read, never written here: read it again when next needed (what a restore
+                # would see is what an identity must be made from).
+                meta.numbering = None
 
     def enqueue(self, slot: int, value: Any, timestamp: int | None) -> None:
         self._waiting.put(str(slot), (value, timestamp))

@@ -83,7 +83,7 @@ from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.operator.core import OperatorCore, OperatorParts
 from flink_agents_ctx.operator.probe import OperatorProbe
 from flink_agents_ctx.operator.progress import ProgressFile
-from flink_agents_ctx.operator.runs import KeyRuns
+from flink_agents_ctx.operator.runs import KeyRuns, numbering_trust_s
 from flink_agents_ctx.operator.wakeups import Wakeups
 from flink_agents_ctx.resources.registry import ResourceRegistry
 from flink_agents_ctx.state_layout import ACTION_JOURNAL, SENSORY_MEMORY, SHORT_TERM_MEMORY
@@ -194,18 +194,23 @@ def build_operator(
     parts = OperatorParts(
         plan=plan,
         services=services,
-        runs=_key_runs(state, key_ttl_ms, plan),
+        runs=KeyRuns(
+            state,
+            None if key_ttl_ms is None else StateTtl(key_ttl_ms),
+            wire.EventTypes(plan.event_classes),
+            configured_job=config.get(JOB_IDENTIFIER),
+            default_job=config.get(JOB_IDENTIFIER) or facts.job_id or plan.name,
+            trust_s=numbering_trust_s(key_ttl_ms),
+            ttl_clock=wall_clock,
+        ),
         journals=keyed,
         key_switch=key_switch,
         wakeups=Wakeups(key_switch is not None, config.get(ASYNC_MAX_WAKE_INTERVAL_MS) or 20),
         bodies=bodies,
         configured_job=config.get(JOB_IDENTIFIER),
-        default_job=config.get(JOB_IDENTIFIER) or facts.job_id or plan.name,
         housekeeping=housekeeping,
         closers=tuple(closers),
         event_log=open_event_log(config, plan.name, facts.subtask),
-        numbering_trust_s=numbering_trust_s(key_ttl_ms),
-        ttl_clock=wall_clock,
         progress=(
             ProgressFile(Path(facts.progress_dir), f"{plan.name}-{facts.subtask}")
             if facts.progress_dir
@@ -304,20 +309,6 @@ def long_term_memory(
         return QdrantVectorStore(location, embedder, api_key)
 
     return LongTermMemory(settings, store, wall_clock)
-
-
-def numbering_trust_s(key_ttl_ms: int | None) -> float:
-    """How long the operator may use a key's numbering after writing it without reading it back:
-    the numbering's time-to-live less a margin (a minute, or half of a shorter time-to-live)."""
-    if key_ttl_ms is None:
-        return float("inf")
-    ttl_s = key_ttl_ms / 1000
-    return ttl_s - min(60.0, ttl_s / 2)
-
-
-def _key_runs(state: KeyedStateBackend, key_ttl_ms: int | None, plan: AgentPlan) -> KeyRuns:
-    types = wire.EventTypes(plan.event_classes)
-    return KeyRuns(state, None if key_ttl_ms is None else StateTtl(key_ttl_ms), types)
 
 
 def _in_turn(first: Callable[[], None] | None, second: Callable[[], None]) -> Callable[[], None]:
