@@ -21,11 +21,12 @@ DEFAULT_CHECKPOINT_INTERVAL = "2 s"
 
 @dataclass(frozen=True)
 class RunSettings:
-    """One ``run``: its directory, checkpoint interval and the checkpoint or savepoint to start
-    from (if any)."""
+    """One ``run``: its directory, the checkpoint interval asked for on the command line (it
+    replaces the job's own), and the checkpoint or savepoint to start from (if any)."""
 
     run_dir: Path
-    checkpoint_interval: str = DEFAULT_CHECKPOINT_INTERVAL
+    # Given, it replaces the job's own interval; None: the job's, else the default.
+    checkpoint_interval: str | None = None
     restore: str | None = None
 
     @property
@@ -43,15 +44,14 @@ class RunSettings:
 
     @property
     def log(self) -> Path:
-        """The job's standard error (Flink's and the JVM's messages)."""
+        """The job script's standard error (Python's warnings and tracebacks)."""
         return self.run_dir / "job.log"
 
     def environ(self) -> dict[str, str]:
         """The variables that hand these settings to the job's process."""
-        env = {
-            RUN_DIR_ENV: str(self.run_dir),
-            CHECKPOINT_INTERVAL_ENV: self.checkpoint_interval,
-        }
+        env = {RUN_DIR_ENV: str(self.run_dir)}
+        if self.checkpoint_interval:
+            env[CHECKPOINT_INTERVAL_ENV] = self.checkpoint_interval
         if self.restore:
             env[RESTORE_ENV] = self.restore
         return env
@@ -65,7 +65,7 @@ class RunSettings:
             return None
         return RunSettings(
             Path(run_dir),
-            environ.get(CHECKPOINT_INTERVAL_ENV) or DEFAULT_CHECKPOINT_INTERVAL,
+            environ.get(CHECKPOINT_INTERVAL_ENV) or None,
             environ.get(RESTORE_ENV) or None,
         )
 

@@ -45,6 +45,8 @@ from flink_agents_ctx import (
     Event,
     InputEvent,
     OutputEvent,
+    ResourceContext,
+    ResourceType,
     RunnerContext,
     action,
     output_dir,
@@ -66,10 +68,29 @@ def alert(n: int) -> dict[str, Any]:
     }
 
 
-def fetch_json(url: str) -> Any:
-    """GET ``url`` and decode its JSON (the durable call: its answer is journaled)."""
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())
+class Inventory:
+    """Client of the inventory service (the agent's ``inventory`` TOOL resource). Its methods are
+    what the action calls durably: their arguments (a host name) are what identifies a call, so a
+    replay after a restore matches its record even if the service's address changed."""
+
+    def __init__(self, base_url: str) -> None:
+        self._base_url = base_url.rstrip("/")
+
+    def _get(self, path: str) -> Any:
+        with urllib.request.urlopen(f"{self._base_url}/{path}", timeout=10) as response:
+            return json.loads(response.read())
+
+    def host(self, name: str) -> dict[str, Any]:
+        """The host's owner and tier."""
+        return dict(self._get(f"hosts/{name}"))
+
+    def deploys(self, name: str) -> list[dict[str, Any]]:
+        """The host's recent deploys, newest first."""
+        return list(self._get(f"deploys/{name}"))
+
+
+def inventory(resources: ResourceContext) -> Inventory:
+    return Inventory(resources.config.get_str("alerts.inventory-url") or "")
 
 
 class Enriched(Event):
@@ -87,10 +108,10 @@ class AlertAgent(Agent):
     @staticmethod
     async def enrich(event: InputEvent, ctx: RunnerContext) -> None:
         found = event.input
-        base = ctx.config.get_str("alerts.inventory-url")
+        service = ctx.get_resource("inventory", ResourceType.TOOL)
         host, deploys = await asyncio.gather(
-            ctx.durable_execute_async(fetch_json, f"{base}/hosts/{found['host']}"),
-            ctx.durable_execute_async(fetch_json, f"{base}/deploys/{found['host']}"),
+            ctx.durable_execute_async(service.host, found["host"]),
+            ctx.durable_execute_async(service.deploys, found["host"]),
         )
         memory = ctx.sensory_memory
         memory.set("alert_id", found["id"])
@@ -120,7 +141,7 @@ class AlertAgent(Agent):
 
 
 def alert_agent(page_after: int) -> Agent:
-    agent = AlertAgent()
+    agent = AlertAgent().add_resource("inventory", ResourceType.TOOL, inventory)
     agent.add_java_action("rules", "alerts.AlertRules", [Enriched], page_after=page_after)
     return agent
 

@@ -3,12 +3,14 @@ machine, run a local standalone cluster, submit agent jobs to it (or to any clus
 address), list them, take savepoints, stop and restore them.
 
 Every command has ``--help``. Errors print one line that says what to do and exit with 2 (1 when
-``doctor`` finds a failed check); ``--debug`` shows the stack trace.
+``doctor`` finds a failed check, or when the job of ``run`` or ``submit --wait`` fails);
+``--debug`` shows the stack trace.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -42,7 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd = commands.add_parser(
         "run",
         help="run JOB.py on the local mini-cluster with checkpoints and a live progress line",
-        description="Run a job script on the local mini-cluster. Its agent operators checkpoint "
+        usage="flink-agents-ctx run [--run-dir DIR] [--checkpoint-interval DURATION] "
+        "[--restore PATH] JOB.py [job arguments...]",
+        description="Run a job script on the local mini-cluster. Options of this command go "
+        "before JOB.py; everything after it goes to the job. Its agent operators checkpoint "
         "into the run's directory; a progress line shows records in and out, actions/s, durable "
         "calls and waiting keys; a summary at the end says where the outputs and the last "
         "checkpoint are.",
@@ -57,8 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run_cmd.add_argument(
         "--checkpoint-interval",
-        default=DEFAULT_CHECKPOINT_INTERVAL,
-        help=f"how often to checkpoint, as Flink writes durations (default {DEFAULT_CHECKPOINT_INTERVAL!r})",
+        help="how often to checkpoint, as Flink writes durations ('500 ms', '10 s'); given, it "
+        "replaces the job's own interval (default: the job's, else "
+        f"{DEFAULT_CHECKPOINT_INTERVAL!r})",
     )
     run_cmd.add_argument(
         "--restore", help="start from this checkpoint (chk-N directory) or savepoint"
@@ -178,7 +184,8 @@ def _run(args: argparse.Namespace) -> int:
     settings = RunSettings(run_dir.resolve(), args.checkpoint_interval, restore)
     print(f"running {job} on the local mini-cluster; files in {settings.run_dir}", flush=True)
     result = run_job(job.resolve(), list(args.args), settings)
-    print(summary(result, debug=args.debug))
+    command = " ".join(shlex.quote(a) for a in [str(job), *args.args])
+    print(summary(result, debug=args.debug, command=command))
     return 0 if result.exit_code == 0 else 1
 
 

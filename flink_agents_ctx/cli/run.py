@@ -4,7 +4,7 @@ a live progress line and a final summary.
 The script runs as it is (``python JOB.py ARGS``) in a process of its own; through
 :class:`~flink_agents_ctx.run_settings.RunSettings` its agent operators checkpoint into the run's
 directory and write progress files, which this command sums once a second. The job's standard
-output passes through; its standard error (Flink's and the JVM's messages) goes to ``job.log`` in
+output passes through; its standard error (Python's warnings and tracebacks) goes to ``job.log`` in
 the run's directory.
 """
 
@@ -29,6 +29,8 @@ from flink_agents_ctx.operator.progress import Progress, read_progress
 from flink_agents_ctx.run_settings import RunSettings
 
 RATE_WINDOW_S = 5.0
+# How long the script's output may stay open after the script ended (a lingering JVM holds it).
+OUTPUT_GRACE_S = 5.0
 # A Python exception line at the end of a traceback: "pkg.mod.SomeError: what happened".
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*)$")
 
@@ -41,6 +43,7 @@ class RunResult:
     seconds: float
     progress: Progress
     settings: RunSettings
+    stopped: bool = False
 
     @property
     def latest_checkpoint(self) -> Path | None:
@@ -81,18 +84,21 @@ def progress_line(progress: Progress, seconds: float, rate: float | None) -> str
     )
 
 
-def summary(result: RunResult, debug: bool = False) -> str:
-    """What a user needs once the run ended: the outcome, the counts, and where things are."""
+def summary(result: RunResult, debug: bool = False, command: str = "JOB.py") -> str:
+    """What a user needs once the run ended: the outcome, the counts, and where things are
+    (``command``: the job and its arguments, for the restore hint)."""
     p, s = result.progress, result.settings
     if result.exit_code == 0:
         head = f"finished in {result.seconds:.1f} s"
+    elif result.stopped:
+        head = f"stopped after {result.seconds:.1f} s"
     else:
         head = f"FAILED (exit code {result.exit_code}) after {result.seconds:.1f} s"
     lines = [
         f"{head}: {p.inputs:,} inputs, {p.outputs:,} outputs, {p.actions:,} actions, "
         f"{p.calls_made:,} durable calls made, {p.calls_replayed:,} replayed"
     ]
-    error = result.error()
+    error = None if result.stopped else result.error()
     if error:
         lines.append(f"error:       {error}")
     if debug and result.exit_code != 0:
@@ -105,7 +111,7 @@ def summary(result: RunResult, debug: bool = False) -> str:
     if checkpoint is not None:
         lines.append(f"checkpoint:  {checkpoint}")
         lines.append(
-            f"             (start from it: flink-agents-ctx run --restore {checkpoint} JOB.py)"
+            f"             (start from it: flink-agents-ctx run --restore {checkpoint} {command})"
         )
     lines.append(f"job log:     {s.log}")
     return "\n".join(lines)
@@ -154,6 +160,9 @@ def run_job(
 ) -> RunResult:
     """Run ``job`` with ``args`` under ``settings``; show progress on ``out`` until it ends."""
     settings.run_dir.mkdir(parents=True, exist_ok=True)
+    # Counts of an earlier run in the same directory must not add to this one's.
+    for stale in settings.progress.glob("*.json"):
+        stale.unlink()
     env = dict(os.environ)
     env.update(settings.environ())
     env["PYTHONUNBUFFERED"] = "1"
@@ -171,22 +180,26 @@ def run_job(
         )
         lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=_pump, args=(child, lines), daemon=True).start()
-        previous = _interrupt_on_sigterm()
+        previous = _interrupt_on_signals()
+        stopped = False
         try:
             _watch(child, lines, display, settings, started, refresh_s)
         except KeyboardInterrupt:
             display.end()
             out.write("stopping the job (Ctrl-C again does not wait)\n")
-            _stop(child)
+            stopped = True
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            # Whatever ended the watch, nothing the run started may outlive it.
+            _stop(child)
         display.end()
     return RunResult(
         child.returncode if child.returncode is not None else -1,
         time.monotonic() - started,
         read_progress(settings.progress),
         settings,
+        stopped,
     )
 
 
@@ -202,7 +215,12 @@ def _watch(
     history: collections.deque[tuple[float, int]] = collections.deque()
     next_refresh = started + refresh_s
     open_stream = True
+    exited_at: float | None = None
     while open_stream or child.poll() is None:
+        if exited_at is None and child.poll() is not None:
+            exited_at = time.monotonic()
+        elif exited_at is not None and time.monotonic() - exited_at > OUTPUT_GRACE_S:
+            break  # the script ended; something it started still holds its output open
         try:
             line = lines.get(timeout=0.1)
             if line is None:
@@ -224,20 +242,24 @@ def _watch(
             while len(history) > 2 and now - history[1][0] >= RATE_WINDOW_S:
                 history.popleft()
             then, actions_then = history[0]
-            rate = (progress.actions - actions_then) / (now - then) if now > then else None
+            # A restarted job counts from 0 again: no negative rates.
+            rate = (
+                max(0.0, (progress.actions - actions_then) / (now - then)) if now > then else None
+            )
             display.show(progress_line(progress, now - started, rate), now)
     child.wait()
 
 
-def _interrupt_on_sigterm() -> Any:
-    """Treat SIGTERM like Ctrl-C, so a stopped run stops its job too (main thread only)."""
+def _interrupt_on_signals() -> dict[int, Any]:
+    """Treat SIGTERM and SIGHUP (a closed terminal) like Ctrl-C, so a stopped run stops its job
+    too (main thread only); returns the handlers to put back."""
     if threading.current_thread() is not threading.main_thread():
-        return None
+        return {}
 
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    return signal.signal(signal.SIGTERM, interrupt)
+    return {signum: signal.signal(signum, interrupt) for signum in (signal.SIGTERM, signal.SIGHUP)}
 
 
 def _pump(child: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
@@ -248,13 +270,16 @@ def _pump(child: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
 
 
 def _stop(child: subprocess.Popen[str]) -> None:
+    """Stop the script's process group (the script and the JVM it started): SIGTERM, then
+    SIGKILL for what is left after 15 s (or at once on a second Ctrl-C)."""
     try:
         os.killpg(child.pid, signal.SIGTERM)
         child.wait(timeout=15)
     except (ProcessLookupError, KeyboardInterrupt, subprocess.TimeoutExpired):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
 
 
 def _output_files(directory: Path) -> list[Path]:

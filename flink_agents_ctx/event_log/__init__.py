@@ -23,6 +23,7 @@ from flink_agents_ctx.event_log.options import (
     EVENT_LOG_MAX_STRING,
     EVENT_LOG_SINK,
     level_number,
+    parse_levels,
 )
 
 __all__ = ["EventLog", "open_event_log"]
@@ -45,10 +46,7 @@ def open_event_log(config: AgentConfig, agent: str, subtask: int = 0) -> EventLo
         sink = JsonLinesFile(Path(path.replace("{subtask}", str(subtask))))
     else:
         sink = LoggerSink()
-    levels = {}
-    for part in filter(None, (p.strip() for p in (config.get(EVENT_LOG_LEVELS) or "").split(","))):
-        name, _, level = part.partition("=")
-        levels[name.strip()] = level_number(level)
+    levels = parse_levels(config.get(EVENT_LOG_LEVELS) or "")
     return EventLog(
         sink,
         agent,

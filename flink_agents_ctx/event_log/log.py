@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 from flink_agents_ctx.events import ActionFailedEvent, Event
 
+_log = logging.getLogger(__name__)
+
 ACTION_RECORD = "action"
 LOGGER_NAME = "flink_agents_ctx.event_log"
 
@@ -37,6 +39,8 @@ class Limits:
 
 
 _SCALARS = frozenset((type(None), bool, int))
+# Larger ints have no decimal form in Python by default (4,300 digits): say how large they are.
+_MAX_INT_BITS = 4096
 
 
 def shape(value: Any, limits: Limits, depth: int = 0) -> Any:
@@ -47,6 +51,8 @@ def shape(value: Any, limits: Limits, depth: int = 0) -> Any:
             return value
         return f"{value[: limits.max_string]}...(+{len(value) - limits.max_string} chars)"
     if kind in _SCALARS:
+        if kind is int and value.bit_length() > _MAX_INT_BITS:
+            return f"<int of {value.bit_length()} bits>"
         return value
     if kind is float:
         return value if math.isfinite(value) else str(value)
@@ -83,7 +89,7 @@ def _shape_other(value: Any, limits: Limits, depth: int) -> Any:
     if isinstance(value, str):
         return shape(str(value), limits, depth)
     if isinstance(value, (bool, int)):
-        return int(value)
+        return shape(int(value), limits, depth)
     if isinstance(value, float):
         return shape(float(value), limits, depth)
     if isinstance(value, Event):
@@ -96,7 +102,11 @@ def _shape_other(value: Any, limits: Limits, depth: int) -> Any:
         return _shape_items(value, limits, depth)
     if isinstance(value, (set, frozenset)):
         return _shape_items(list(value), limits, depth)
-    return shape(repr(value), limits, depth)
+    try:
+        text = repr(value)
+    except Exception as e:
+        text = f"<{type(value).__name__}: repr failed: {type(e).__name__}>"
+    return shape(text, limits, depth)
 
 
 class EventLogSink(Protocol):
@@ -115,7 +125,8 @@ class JsonLinesFile:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        # Lone surrogates (from JSON input, say) are written escaped rather than failing.
+        self._file = open(path, "a", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
 
     def write(self, level: int, line: str) -> None:
         self._file.write(line)
@@ -174,6 +185,8 @@ class EventLog:
         self._limits = limits or Limits()
         self._clock = clock or time.time
         self._by_class: dict[type, int] = {}
+        #: Records that could not be written (dropped, with one warning).
+        self.dropped = 0
         # Records of one callback share a time: formatting it costs more than a record.
         self._time_s = -1.0
         self._time_text = ""
@@ -232,6 +245,23 @@ class EventLog:
         return self._time_text
 
     def _write(self, level: int, key: Hashable, record: dict[str, Any]) -> None:
+        # The log describes the job; it must never fail it (the same input would fail again
+        # after every restart). A record that cannot be written is dropped, said once.
+        try:
+            self._emit(level, key, record)
+        except Exception as e:
+            self.dropped += 1
+            if self.dropped == 1:
+                _log.warning(
+                    "event log: a %s record of key %r could not be written (%s: %s); such "
+                    "records are dropped",
+                    record.get("type") or record.get("action"),
+                    key,
+                    type(e).__name__,
+                    e,
+                )
+
+    def _emit(self, level: int, key: Hashable, record: dict[str, Any]) -> None:
         head = {
             "time": self._time(),
             "level": logging.getLevelName(level),

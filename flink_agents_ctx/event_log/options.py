@@ -9,13 +9,29 @@ from flink_agents_ctx.config import ConfigOption, register_options
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-def _levels_problem(raw: str) -> str | None:
+def parse_levels(raw: str) -> dict[str, int]:
+    """``"Type=LEVEL,..."`` as record type -> logging level; raises ``ValueError`` saying what
+    is wrong."""
+    levels = {}
     for part in filter(None, (p.strip() for p in raw.split(","))):
         name, sep, level = part.partition("=")
         if not sep or not name.strip():
-            return "write it as 'EventType=LEVEL,...' (for example 'InputEvent=DEBUG,action=DEBUG')"
+            raise ValueError(
+                "write it as 'EventType=LEVEL,...' (for example 'InputEvent=DEBUG,action=DEBUG')"
+            )
         if level.strip().upper() not in LEVELS:
-            return f"level {level.strip()!r} of {name.strip()!r} is not one of {', '.join(LEVELS)}"
+            raise ValueError(
+                f"level {level.strip()!r} of {name.strip()!r} is not one of {', '.join(LEVELS)}"
+            )
+        levels[name.strip()] = level_number(level)
+    return levels
+
+
+def _levels_problem(raw: str) -> str | None:
+    try:
+        parse_levels(raw)
+    except ValueError as e:
+        return str(e)
     return None
 
 

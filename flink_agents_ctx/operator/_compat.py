@@ -84,15 +84,9 @@ def subtask_index(runtime_context: Any) -> int:
     """This operator instance's subtask index. PyFlink 2.3's thread-mode context asks the Java
     context for a method Flink 2 removed, so read the task info behind it."""
     java_context: Any = getattr(runtime_context, "_runtime_context", None)
-    if java_context is not None:
-        try:
-            return int(java_context.getTaskInfo().getIndexOfThisSubtask())
-        except Exception:
-            pass
-    try:
-        return int(runtime_context.get_index_of_this_subtask())
-    except Exception:
-        return 0
+    if java_context is not None and hasattr(java_context, "getTaskInfo"):
+        return int(java_context.getTaskInfo().getIndexOfThisSubtask())
+    return int(runtime_context.get_index_of_this_subtask())
 
 
 def input_timestamp(raw: int | None) -> int | None:

@@ -57,7 +57,6 @@ class OperatorParts:
     key_switch: KeySwitch | None
     wakeups: Wakeups
     bodies: Mapping[str, ActionBody]
-    configured_job: str | None
     housekeeping: Callable[[], None] | None = None
     closers: tuple[Callable[[], None], ...] = field(default=())
     progress: ProgressFile | None = None
@@ -88,7 +87,6 @@ class OperatorCore:
             spec.name: _Action(spec, parts.bodies[spec.name], metrics.action_group(spec.name))
             for spec in parts.plan.actions
         }
-        self._configured_job = parts.configured_job
         self._housekeeping = parts.housekeeping
         self._closers = parts.closers
         self._progress_file = parts.progress
@@ -116,12 +114,8 @@ class OperatorCore:
             self._metrics.maybe_flush()
         if self._housekeeping is not None:
             self._housekeeping()
-        if self._event_log is not None:
-            self._event_log.flush()
-        if self._progress_file is not None:
-            self._inputs += 1
-            self._outputs += len(outputs)
-            self._progress_file.maybe_write(self.progress)
+        if self._event_log is not None or self._progress_file is not None:
+            self._after_callback(1, outputs)
         return outputs
 
     def on_timer(self, key: Hashable, timers: Timers, end_of_input: bool = False) -> list[Any]:
@@ -145,12 +139,18 @@ class OperatorCore:
                     self._advance(key, timers, outputs, None)
         finally:
             self._metrics.maybe_flush()
+        if self._event_log is not None or self._progress_file is not None:
+            self._after_callback(0, outputs)
+        return outputs
+
+    def _after_callback(self, inputs: int, outputs: list[Any]) -> None:
+        """Flush the event log and count for the progress file (when either is on)."""
         if self._event_log is not None:
             self._event_log.flush()
         if self._progress_file is not None:
+            self._inputs += inputs
             self._outputs += len(outputs)
             self._progress_file.maybe_write(self.progress)
-        return outputs
 
     def is_busy(self, key: Hashable) -> bool:
         """Whether ``key`` has a run parked in this operator instance."""
@@ -361,7 +361,7 @@ class OperatorCore:
 
     def _restored_run(self, key: Hashable) -> LiveRun:
         # A run from before job identities were kept had the configured one or the agent's name.
-        run = self._runs.load_run(self._configured_job or self._plan.name)
+        run = self._runs.load_run()
         if run is None:
             raise OperatorStateError(f"key {key!r} is marked busy but has no run in state")
         _log.info(

@@ -19,7 +19,7 @@ from flink_agents_ctx.errors import ConfigError, JavaBridgeError
 from flink_agents_ctx.operator import _compat
 from flink_agents_ctx.operator.flink_function import AgentFunction
 from flink_agents_ctx.operator.wiring import JobFacts
-from flink_agents_ctx.run_settings import RunSettings
+from flink_agents_ctx.run_settings import DEFAULT_CHECKPOINT_INTERVAL, RunSettings
 from flink_agents_ctx.types import ActionKind
 
 # Before any JVM starts (importing this module precedes creating an environment in user code).
@@ -130,6 +130,7 @@ class AgentBuilder:
             retained_checkpoints=retained,
             checkpoint_timeout_ms=timeout,
             progress_dir=str(settings.progress) if settings else None,
+            operator=name,
         )
         function = AgentFunction(self._agent, self._config, facts, self._key_selector)
         return self._keyed.process(function, output_type=output_type).name(name).uid(name)
@@ -137,9 +138,12 @@ class AgentBuilder:
 
 def _apply_run_settings(j_conf: Any, settings: RunSettings) -> None:
     """Under ``flink-agents-ctx run``: checkpoint into the run's directory and keep the
-    checkpoints (so the run can be restored), and start from ``settings.restore`` if asked; the
-    job's own choices win."""
-    _compat.set_default(j_conf, "execution.checkpointing.interval", settings.checkpoint_interval)
+    checkpoints (so the run can be restored), and start from ``settings.restore`` if asked. The
+    job's own choices win, except an interval given on the command line."""
+    if settings.checkpoint_interval:
+        j_conf.setString("execution.checkpointing.interval", settings.checkpoint_interval)
+    else:
+        _compat.set_default(j_conf, "execution.checkpointing.interval", DEFAULT_CHECKPOINT_INTERVAL)
     _compat.set_default(j_conf, "execution.checkpointing.dir", settings.checkpoints.as_uri())
     _compat.set_default(
         j_conf,

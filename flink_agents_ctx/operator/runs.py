@@ -223,7 +223,8 @@ class KeyRuns:
     Args:
         numbering_ttl: the numbering's time-to-live (``durable-execution.key-ttl.ms``).
         configured_job: ``job-identifier``, if set; else a key's job identity is ``default_job``,
-            fixed in its numbering when first needed.
+            fixed in its numbering when first needed. A parked run from before job identities
+            were kept belongs to ``configured_job``, else to ``legacy_job`` (the agent's name).
         trust_s: how long a numbering, once written, is used without reading it back.
         ttl_clock: the clock state time-to-live runs on (the wall clock in Flink).
     """
@@ -235,11 +236,13 @@ class KeyRuns:
         types: wire.EventTypes | None = None,
         configured_job: str | None = None,
         default_job: str = "",
+        legacy_job: str = "",
         trust_s: float = 0.0,
         ttl_clock: Callable[[], float] = time.time,
     ) -> None:
         self._configured_job = configured_job
         self._default_job = default_job
+        self._legacy_job = legacy_job
         self._trust_s = trust_s
         self._ttl_clock = ttl_clock
         self._types = types or wire.EventTypes(())
@@ -309,9 +312,11 @@ class KeyRuns:
         self._waiting.remove(str(slot))
         return value, timestamp
 
-    def load_run(self, default_job: str) -> Run | None:
+    def load_run(self) -> Run | None:
         raw = self._run.value()
-        return None if raw is None else Run.from_state(raw, default_job, self._types)
+        if raw is None:
+            return None
+        return Run.from_state(raw, self._configured_job or self._legacy_job, self._types)
 
     def save_run(self, run: Run) -> None:
         self._run.update(run.to_state())

@@ -104,6 +104,8 @@ class JobFacts:
     checkpoint_timeout_ms: int | None = None
     progress_dir: str | None = None
     subtask: int = 0
+    # The operator's name (its uid): names its progress file.
+    operator: str | None = None
 
 
 class BuiltOperator(NamedTuple):
@@ -199,7 +201,8 @@ def build_operator(
             None if key_ttl_ms is None else StateTtl(key_ttl_ms),
             wire.EventTypes(plan.event_classes),
             configured_job=config.get(JOB_IDENTIFIER),
-            default_job=config.get(JOB_IDENTIFIER) or facts.job_id or plan.name,
+            default_job=facts.job_id or plan.name,
+            legacy_job=plan.name,
             trust_s=numbering_trust_s(key_ttl_ms),
             ttl_clock=wall_clock,
         ),
@@ -207,12 +210,11 @@ def build_operator(
         key_switch=key_switch,
         wakeups=Wakeups(key_switch is not None, config.get(ASYNC_MAX_WAKE_INTERVAL_MS) or 20),
         bodies=bodies,
-        configured_job=config.get(JOB_IDENTIFIER),
         housekeeping=housekeeping,
         closers=tuple(closers),
         event_log=open_event_log(config, plan.name, facts.subtask),
         progress=(
-            ProgressFile(Path(facts.progress_dir), f"{plan.name}-{facts.subtask}")
+            ProgressFile(Path(facts.progress_dir), f"{facts.operator or plan.name}-{facts.subtask}")
             if facts.progress_dir
             else None
         ),

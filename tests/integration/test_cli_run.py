@@ -111,9 +111,12 @@ def test_a_stopped_run_starts_again_from_its_checkpoint_and_outputs_each_ticket_
         if first.poll() is None:
             first.kill()
     assert first.returncode == 1, out + err
-    assert "stopping the job" in out
+    assert "stopping the job" in out and "stopped after" in out
     assert re.search(r"s \| in [\d,]+ out [\d,]+ \| actions [\d,]+ \([\d,]+/s\) \| durable", out)
-    assert "FAILED" in out
+    assert (
+        f"flink-agents-ctx run --restore {first_dir}" in out
+        and "ticket_triage.py --generate" in out
+    )
     checkpoint_line = next(line for line in out.splitlines() if line.startswith("checkpoint:"))
     checkpoint = checkpoint_line.split(maxsplit=1)[1]
     assert Path(checkpoint, "_metadata").exists()

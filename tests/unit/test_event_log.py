@@ -20,7 +20,7 @@ from flink_agents_ctx import (
     RunnerContext,
     action,
 )
-from flink_agents_ctx.event_log.log import EventLog, Limits, shape
+from flink_agents_ctx.event_log.log import EventLog, JsonLinesFile, Limits, shape
 from flink_agents_ctx.testing import AgentTestHarness
 
 
@@ -147,3 +147,49 @@ def test_off_means_no_event_log() -> None:
 
     assert open_event_log(AgentConfig(), "Chain") is None
     assert isinstance(open_event_log(AgentConfig({"event-log.sink": "logger"}), "Chain"), EventLog)
+
+
+def test_odd_values_are_written_not_raised(tmp_path: Path) -> None:
+    """A lone surrogate (from JSON input), an int without a decimal form and an object whose
+    repr raises: each is written in a readable form instead of failing the job."""
+
+    class BadRepr:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    path = tmp_path / "events.jsonl"
+    log = EventLog(JsonLinesFile(path), "Chain")
+    for odd in ({"t": json.loads('"\\ud800"')}, {"n": 10**5000}, {"o": BadRepr()}):
+        log.event("k", InputEvent(input=odd))
+    log.close()
+    assert log.dropped == 0
+    lines = path.read_text().splitlines()
+    assert '"fields": {"input": {"t": "\\ud800"}}' in lines[0]  # JSON's escape of it
+    assert [json.loads(line)["fields"]["input"] for line in lines[1:]] == [
+        {"n": "<int of 16610 bits>"},
+        {"o": "<BadRepr: repr failed: RuntimeError>"},
+    ]
+
+
+def test_a_record_that_cannot_be_written_is_dropped_with_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Broken:
+        def write(self, level: int, line: str) -> None:
+            raise OSError("disk full")
+
+        def flush(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    log = EventLog(Broken(), "Chain")
+    with caplog.at_level(logging.WARNING, logger="flink_agents_ctx.event_log.log"):
+        log.event("k", InputEvent(input=1))
+        log.event("k", InputEvent(input=2))
+    assert log.dropped == 2
+    assert [r.getMessage() for r in caplog.records].count(
+        "event log: a InputEvent record of key 'k' could not be written (OSError: disk full); "
+        "such records are dropped"
+    ) == 1
