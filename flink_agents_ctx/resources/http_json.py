@@ -43,7 +43,10 @@ def post_json(
         what: the server, for messages ("the embeddings server").
         check: what to check when the server answers an error status.
     """
-    body = json.dumps(payload).encode("utf-8")
+    try:
+        body = json.dumps(payload).encode("utf-8")
+    except (TypeError, ValueError) as e:
+        raise error(f"the request to {what} at {url} has no JSON form: {e}") from None
     headers = {"Content-Type": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"

@@ -101,3 +101,10 @@ def test_openai_compatible_model_unreachable_and_bad_url() -> None:
         )
     with pytest.raises(ConfigError, match="not an http"):
         OpenAICompatibleChatModel("127.0.0.1:8000", "m")
+
+
+def test_a_conversation_without_a_json_form_is_a_typed_error(server: JsonPostServer) -> None:
+    model = OpenAICompatibleChatModel(server.url, "echo")
+    with pytest.raises(ChatModelError, match="has no JSON form"):
+        model.chat([{"role": "user", "content": object()}])  # type: ignore[dict-item]
+    assert server.requests == []
