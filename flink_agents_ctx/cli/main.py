@@ -128,10 +128,27 @@ def _target(target: str) -> str:
     return target if "://" in target else Path(target).resolve().as_uri()
 
 
-def _submit(args: argparse.Namespace, savepoint: str | None) -> int:
-    job = args.job
+def _job_script(job: Path) -> Path:
     if not job.is_file():
         raise UsageError(f"job script {job} does not exist")
+    return job
+
+
+def _state_path(path: str) -> str:
+    """A checkpoint or savepoint to start from: a URI as given, a local path made absolute."""
+    if "://" in path:
+        return path
+    if not Path(path).exists():
+        raise UsageError(
+            f"checkpoint or savepoint {path} does not exist; give a retained chk-N directory (a "
+            "run's summary prints its last one) or the savepoint directory printed by "
+            "'flink-agents-ctx stop'"
+        )
+    return str(Path(path).resolve())
+
+
+def _submit(args: argparse.Namespace, savepoint: str | None) -> int:
+    job = _job_script(args.job)
     rest = _rest(args)
     FlinkRest(rest).overview()  # a clear error when the cluster is not there
     before = {j["jid"] for j in FlinkRest(rest).jobs()}
@@ -169,17 +186,8 @@ def _wait(rest: FlinkRest, job_id: str, timeout_s: float = 3600) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    job: Path = args.job
-    if not job.is_file():
-        raise UsageError(f"job script {job} does not exist")
-    restore = args.restore
-    if restore and "://" not in restore:
-        if not Path(restore).exists():
-            raise UsageError(
-                f"checkpoint or savepoint {restore} does not exist; give a chk-N directory (the "
-                "summary of a run prints its last one) or a savepoint directory"
-            )
-        restore = str(Path(restore).resolve())
+    job = _job_script(args.job)
+    restore = _state_path(args.restore) if args.restore else None
     run_dir = args.run_dir or Path("runs") / f"{job.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     settings = RunSettings(run_dir.resolve(), args.checkpoint_interval, restore)
     print(f"running {job} on the local mini-cluster; files in {settings.run_dir}", flush=True)
@@ -223,13 +231,7 @@ def run(argv: Sequence[str]) -> int:
     if args.command == "submit":
         return _submit(args, None)
     if args.command == "restore":
-        path = args.path
-        if "://" not in path and not Path(path).exists():
-            raise UsageError(
-                f"savepoint or checkpoint {path} does not exist; give the directory printed by "
-                "'flink-agents-ctx stop' or a retained chk-N directory"
-            )
-        return _submit(args, path)
+        return _submit(args, _state_path(args.path))
     if args.command == "jobs":
         for j in FlinkRest(_rest(args)).jobs():
             print(f"{j['jid']}  {j['state']:10s}  {j['name']}")

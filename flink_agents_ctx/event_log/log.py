@@ -93,8 +93,7 @@ def _shape_other(value: Any, limits: Limits, depth: int) -> Any:
     if isinstance(value, float):
         return shape(float(value), limits, depth)
     if isinstance(value, Event):
-        fields = {"type": type(value).__name__}
-        fields.update((n, getattr(value, n)) for n in value._field_names if n != "source_timestamp")
+        fields = {"type": type(value).__name__, "id": value.id, **event_fields(value)}
         return _shape_mapping(fields, limits, depth)
     if isinstance(value, Mapping):
         return _shape_mapping(value, limits, depth)
@@ -107,6 +106,11 @@ def _shape_other(value: Any, limits: Limits, depth: int) -> Any:
     except Exception as e:
         text = f"<{type(value).__name__}: repr failed: {type(e).__name__}>"
     return shape(text, limits, depth)
+
+
+def event_fields(event: Event) -> dict[str, Any]:
+    """An event's own fields (without its id and source timestamp)."""
+    return {n: getattr(event, n) for n in event._field_names if n not in _EVENT_META}
 
 
 class EventLogSink(Protocol):
@@ -206,15 +210,13 @@ class EventLog:
         level = self._level_of(event)
         if level < self._threshold:
             return
-        fields = {n: getattr(event, n) for n in event._field_names if n not in _EVENT_META}
         record: dict[str, Any] = {"record": "event", "type": type(event).__name__, "id": event.id}
         if by is not None:
             record["by"] = by
             record["cause"] = cause
         if event.source_timestamp is not None:
             record["source_timestamp"] = event.source_timestamp
-        record["fields"] = shape(fields, self._limits)
-        self._write(level, key, record)
+        self._write(level, key, record, event_fields(event))
 
     def action(self, key: Hashable, action: str, trigger: Event, sent: Sequence[Event]) -> None:
         """Action ``action`` finished handling ``trigger`` and sent ``sent``."""
@@ -244,11 +246,17 @@ class EventLog:
             self._time_text = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return self._time_text
 
-    def _write(self, level: int, key: Hashable, record: dict[str, Any]) -> None:
+    def _write(
+        self,
+        level: int,
+        key: Hashable,
+        record: dict[str, Any],
+        fields: dict[str, Any] | None = None,
+    ) -> None:
         # The log describes the job; it must never fail it (the same input would fail again
-        # after every restart). A record that cannot be written is dropped, said once.
+        # after every restart). A record that cannot be shaped or written is dropped, said once.
         try:
-            self._emit(level, key, record)
+            self._emit(level, key, record, fields)
         except Exception as e:
             self.dropped += 1
             if self.dropped == 1:
@@ -261,7 +269,9 @@ class EventLog:
                     e,
                 )
 
-    def _emit(self, level: int, key: Hashable, record: dict[str, Any]) -> None:
+    def _emit(
+        self, level: int, key: Hashable, record: dict[str, Any], fields: dict[str, Any] | None
+    ) -> None:
         head = {
             "time": self._time(),
             "level": logging.getLevelName(level),
@@ -269,6 +279,8 @@ class EventLog:
             "key": shape(key, self._limits),
         }
         head.update(record)
+        if fields is not None:
+            head["fields"] = shape(fields, self._limits)
         self._sink.write(level, "".join(_encoder(head, 0)))
 
     def flush(self) -> None:

@@ -207,7 +207,7 @@ def _event_from_state(data: tuple[Any, ...], types: wire.EventTypes) -> Event:
     return wire.decode_event(data[1], types)
 
 
-def numbering_trust_s(key_ttl_ms: int | None) -> float:
+def _numbering_trust_s(key_ttl_ms: int | None) -> float:
     """How long the operator may use a key's numbering after writing it without reading it back:
     the numbering's time-to-live less a margin (a minute, or half of a shorter time-to-live)."""
     if key_ttl_ms is None:
@@ -225,7 +225,6 @@ class KeyRuns:
         configured_job: ``job-identifier``, if set; else a key's job identity is ``default_job``,
             fixed in its numbering when first needed. A parked run from before job identities
             were kept belongs to ``configured_job``, else to ``legacy_job`` (the agent's name).
-        trust_s: how long a numbering, once written, is used without reading it back.
         ttl_clock: the clock state time-to-live runs on (the wall clock in Flink).
     """
 
@@ -237,13 +236,13 @@ class KeyRuns:
         configured_job: str | None = None,
         default_job: str = "",
         legacy_job: str = "",
-        trust_s: float = 0.0,
         ttl_clock: Callable[[], float] = time.time,
     ) -> None:
         self._configured_job = configured_job
         self._default_job = default_job
         self._legacy_job = legacy_job
-        self._trust_s = trust_s
+        # How long a numbering, once written, is used without reading it back.
+        self._trust_s = _numbering_trust_s(None if numbering_ttl is None else numbering_ttl.ttl_ms)
         self._ttl_clock = ttl_clock
         self._types = types or wire.EventTypes(())
         self._meta = state.value_state(KEY_META)

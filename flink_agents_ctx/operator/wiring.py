@@ -83,7 +83,7 @@ from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.operator.core import OperatorCore, OperatorParts
 from flink_agents_ctx.operator.probe import OperatorProbe
 from flink_agents_ctx.operator.progress import ProgressFile
-from flink_agents_ctx.operator.runs import KeyRuns, numbering_trust_s
+from flink_agents_ctx.operator.runs import KeyRuns
 from flink_agents_ctx.operator.wakeups import Wakeups
 from flink_agents_ctx.resources.registry import ResourceRegistry
 from flink_agents_ctx.state_layout import ACTION_JOURNAL, SENSORY_MEMORY, SHORT_TERM_MEMORY
@@ -203,7 +203,6 @@ def build_operator(
             configured_job=config.get(JOB_IDENTIFIER),
             default_job=facts.job_id or plan.name,
             legacy_job=plan.name,
-            trust_s=numbering_trust_s(key_ttl_ms),
             ttl_clock=wall_clock,
         ),
         journals=keyed,
