@@ -40,7 +40,9 @@ TEST_RUNNER = "flinkagentsctx.testing.TestRunner"
 RELEASE = "17"
 
 
-def _pyflink_dir() -> Path:
+def flink_home() -> Path:
+    """The apache-flink wheel's ``pyflink/`` directory: a Flink distribution (``bin/``, ``lib/``,
+    ``opt/``, ``plugins/``)."""
     import importlib.util
 
     spec = importlib.util.find_spec("pyflink")
@@ -51,9 +53,9 @@ def _pyflink_dir() -> Path:
 
 def flink_python_jar() -> Path:
     """PyFlink's ``flink-python`` jar (it holds ``pemja.core``)."""
-    found = sorted(glob.glob(str(_pyflink_dir() / "opt" / "flink-python-*.jar")))
+    found = sorted(glob.glob(str(flink_home() / "opt" / "flink-python-*.jar")))
     if not found:
-        raise JavaBridgeError(f"no flink-python jar under {_pyflink_dir() / 'opt'}")
+        raise JavaBridgeError(f"no flink-python jar under {flink_home() / 'opt'}")
     return Path(found[-1])
 
 

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from flink_agents_ctx.bridge_jar import flink_home, flink_python_jar
 from flink_agents_ctx.cli.rest import FlinkRest
 from flink_agents_ctx.errors import FlinkAgentsError
 from flink_agents_ctx.jdk import CONTINUATIONS_OPTION
@@ -46,16 +47,6 @@ DEPLOYMENT_KEYS = (
 
 class ClusterError(FlinkAgentsError):
     """The local cluster could not be started, found or stopped (the message says what to do)."""
-
-
-def flink_home() -> Path:
-    """The wheel's Flink distribution."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("pyflink")
-    if spec is None or spec.origin is None:
-        raise ClusterError("apache-flink is not installed: pip install apache-flink")
-    return Path(spec.origin).parent
 
 
 def _free_port() -> int:
@@ -120,10 +111,7 @@ class LocalCluster:
         lib = self.directory / "lib"
         for old in lib.iterdir():
             old.unlink()
-        jars = [
-            *glob.glob(str(home / "lib" / "*.jar")),
-            *glob.glob(str(home / "opt" / "flink-python-*.jar")),
-        ]
+        jars = [*glob.glob(str(home / "lib" / "*.jar")), str(flink_python_jar())]
         for jar in jars:
             (lib / Path(jar).name).symlink_to(jar)
         shipped = (home / "conf" / "config.yaml").read_text()
