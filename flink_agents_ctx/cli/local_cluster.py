@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import http.client
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,10 +51,37 @@ class ClusterError(FlinkAgentsError):
     """The local cluster could not be started, found or stopped (the message says what to do)."""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _free_ports(count: int, block: int) -> tuple[list[int], int]:
+    """``count`` distinct free ports, and the first of ``block`` consecutive free ports that are
+    none of them (all bound at once while chosen, so no two uses get the same port)."""
+    held: list[socket.socket] = []
+    try:
+        while True:
+            first = _bind(held)
+            run = [first]
+            for port in range(first + 1, first + block):
+                try:
+                    run.append(_bind(held, port))
+                except OSError:
+                    break
+            if len(run) == block:
+                break
+        ports = [_bind(held) for _ in range(count)]
+        return ports, first
+    finally:
+        for s in held:
+            s.close()
+
+
+def _bind(held: list[socket.socket], port: int = 0) -> int:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        raise
+    held.append(s)
+    return int(s.getsockname()[1])
 
 
 @dataclass
@@ -83,10 +112,13 @@ class LocalCluster:
             return []
         found = []
         for port in range(first, first + PROMETHEUS_PORTS):
-            with socket.socket() as probe:
-                probe.settimeout(0.5)
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    found.append(f"http://127.0.0.1:{port}/metrics")
+            url = f"http://127.0.0.1:{port}/metrics"
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        found.append(url)
+            except (OSError, http.client.HTTPException):
+                continue  # nothing there, or not a reporter
         return found
 
     def _env(self) -> dict[str, str]:
@@ -117,13 +149,13 @@ class LocalCluster:
         shipped = (home / "conf" / "config.yaml").read_text()
         found = re.search(r"^\s+all:\s*(.+)$", shipped, flags=re.M)
         java_opts = (found.group(1).strip() if found else "") + " " + CONTINUATIONS_OPTION
-        rest_port = _free_port()
-        prometheus = _free_port()
+        # The reporters' range must not hold the REST or RPC port: a probe of it would find them.
+        (rest_port, rpc_port), prometheus = _free_ports(2, PROMETHEUS_PORTS)
         settings: dict[str, object] = {
             "env.java.opts.all": java_opts.strip(),
             "jobmanager.bind-host": "127.0.0.1",
             "jobmanager.rpc.address": "127.0.0.1",
-            "jobmanager.rpc.port": _free_port(),
+            "jobmanager.rpc.port": rpc_port,
             "jobmanager.memory.process.size": "1024m",
             "taskmanager.bind-host": "127.0.0.1",
             "taskmanager.host": "127.0.0.1",
