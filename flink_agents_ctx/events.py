@@ -101,6 +101,7 @@ class ActionFailedEvent(Event):
 
 
 _PLAIN = (str, int, bool, type(None))
+_PLAIN_TYPES = frozenset(_PLAIN)
 
 
 def check_json_serialisable(event: Event) -> None:
@@ -114,6 +115,9 @@ def check_json_serialisable(event: Event) -> None:
             event_id="",
             field="",
         )
+    fields = getattr(event, "__dict__", None)
+    if fields is not None and _PLAIN_TYPES.issuperset(map(type, fields.values())):
+        return  # every attribute a str, int, bool or None: the common case, checked in C
     for name in event._field_names:
         value = getattr(event, name)
         if type(value) in _PLAIN:

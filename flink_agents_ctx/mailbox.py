@@ -26,22 +26,33 @@ def exit_durable_scope(token: Token[str | None]) -> None:
     _durable_call.reset(token)
 
 
-class Mailbox:
-    """Remembers the thread currently driving the operator and rejects calls from other threads."""
+current_durable_call = _durable_call.get
+"""The durable call the calling thread runs, or ``None``."""
 
-    __slots__ = ("_thread_id",)
+
+class Mailbox:
+    """Remembers the thread currently driving the operator and rejects calls from other threads.
+
+    The hottest callers (memory operations) test the common case inline and call :meth:`check`
+    only when it fails::
+
+        if get_ident() != mailbox.thread_id or current_durable_call() is not None:
+            mailbox.check("memory get")  # raises
+    """
+
+    __slots__ = ("thread_id",)
 
     def __init__(self) -> None:
-        self._thread_id: int | None = None
+        self.thread_id: int | None = None
 
     def enter(self) -> None:
         """Mark the calling thread as the mailbox thread (called at each operator entry point)."""
-        self._thread_id = threading.get_ident()
+        self.thread_id = threading.get_ident()
 
     def check(self, operation: str) -> None:
         """Raise :class:`MailboxThreadError` unless called from the mailbox thread, and
         :class:`DurableScopeError` inside a durable call."""
-        if threading.get_ident() == self._thread_id and _durable_call.get() is None:
+        if threading.get_ident() == self.thread_id and _durable_call.get() is None:
             return  # called on every memory operation: the common case first
         call = _durable_call.get()
         if call is not None:
@@ -52,10 +63,10 @@ class Mailbox:
                 "action",
                 operation=operation,
             )
-        if threading.get_ident() != self._thread_id:
+        if threading.get_ident() != self.thread_id:
             name = threading.current_thread().name
             mailbox = next(
-                (t.name for t in threading.enumerate() if t.ident == self._thread_id), "task thread"
+                (t.name for t in threading.enumerate() if t.ident == self.thread_id), "task thread"
             )
             raise MailboxThreadError(
                 f"{operation} was called from thread '{name}', but agent memory, send_event, "

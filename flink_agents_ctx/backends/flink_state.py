@@ -6,7 +6,8 @@ Values are stored with Flink's pickled-bytes serializer. Only checkpoint-stable 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import pickle
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pyflink.common import Time, Types
@@ -63,7 +64,7 @@ class FlinkKeyedState:
         state: Any = self._rc.get_map_state(descriptor)
         if not type(state).__module__.startswith(_THREAD_MODE_STATE):
             return _PairsPutAll(state)
-        return state  # type: ignore[no-any-return]
+        return _DirectMapState.over(state)  # type: ignore[no-any-return]
 
     def value_state(self, name: str, ttl: StateTtl | None = None) -> ValueStore:
         descriptor = ValueStateDescriptor(name, Types.PICKLED_BYTE_ARRAY())
@@ -100,6 +101,54 @@ class _PairsPutAll:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._state, name)
+
+
+class _DirectMapState:
+    """Thread-mode map state with string keys and pickled values, called on the Java state itself.
+
+    PyFlink's wrapper converts every key and value through two layers of converter objects (an
+    identity for the string key, ``pickle`` for the value); here the same bytes are made with one
+    ``pickle.dumps`` per value, which takes a third of the Python calls off an action's memory
+    flush. What reaches the state backend is unchanged, so checkpoints stay compatible."""
+
+    __slots__ = ("_j", "_wrapper")
+
+    def __init__(self, wrapper: Any) -> None:
+        self._wrapper = wrapper
+        self._j = wrapper._state
+
+    @classmethod
+    def over(cls, state: Any) -> Any:
+        """Wrap PyFlink's map state when its converters are the ones this class stands in for;
+        otherwise keep PyFlink's."""
+        keys = type(getattr(state, "_k_converter", None)).__name__
+        values = type(getattr(state, "_v_converter", None)).__name__
+        if keys == "IdentityDataConverter" and values == "PickleDataConverter":
+            return cls(state)
+        return state
+
+    def get(self, key: str) -> Any:
+        raw = self._j.get(key)
+        return None if raw is None else pickle.loads(raw)
+
+    def put(self, key: str, value: Any) -> None:
+        self._j.put(key, pickle.dumps(value))
+
+    def put_all(self, items: Mapping[str, Any]) -> None:
+        dumps = pickle.dumps
+        self._j.putAll({key: dumps(value) for key, value in items.items()})
+
+    def remove(self, key: str) -> None:
+        self._j.remove(key)
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        return self._wrapper.items()  # type: ignore[no-any-return]
+
+    def clear(self) -> None:
+        self._j.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapper, name)
 
 
 class _JavaKeySwitch:

@@ -74,6 +74,10 @@ class Status(enum.Enum):
     ABORTED = "aborted"
 
 
+# Read on every execution: module constants spare the enum class lookups.
+_NEW, _RUNNING, _DONE, _COMMITTED = Status.NEW, Status.RUNNING, Status.DONE, Status.COMMITTED
+
+
 class ActionOutcome(NamedTuple):
     """What a finished action execution committed: the events it sent (stamped with the input's
     timestamp), and whether it wrote sensory memory."""
@@ -106,25 +110,15 @@ class ActionExecution:
         group: the action's metric group, when the caller has it at hand.
     """
 
-    __slots__ = (
-        "_body",
-        "_events",
-        "_failure",
-        "_group",
-        "_identify",
-        "_loop",
-        "_ltm",
-        "_parked",
-        "_restored",
-        "_services",
-        "_session",
-        "_status",
-        "_task",
-        "event",
-        "key",
-        "spec",
-        "timestamp",
-    )
+    # Most executions are synchronous, make no durable call and commit at once: what they do not
+    # use stays at these class-level defaults instead of being set per execution.
+    _restored = False
+    _session: DurableSession | None = None
+    _loop: StepLoop | None = None
+    _task: asyncio.Task[Any] | None = None
+    _parked: ParkedWrites | None = None
+    _failure: ActionFailedEvent | None = None
+    _ltm: KeyMemory | None = None
 
     def __init__(
         self,
@@ -146,16 +140,13 @@ class ActionExecution:
         self.timestamp = timestamp
         self._body = body
         self._identify = identify
-        self._restored = restored
         self._status = Status.NEW
         self._events: list[Event] = []
         self._group = group or services.metrics.action_group(spec.name)
-        self._session: DurableSession | None = None
-        self._loop: StepLoop | None = StepLoop(spec.name) if body.is_async else None  # type: ignore[abstract]
-        self._task: asyncio.Task[Any] | None = None
-        self._parked: ParkedWrites | None = None
-        self._failure: ActionFailedEvent | None = None
-        self._ltm: KeyMemory | None = None
+        if restored:
+            self._restored = True
+        if body.is_async:
+            self._loop = StepLoop(spec.name)  # type: ignore[abstract]
 
     # -- what the action can do (runner contexts delegate here) -------------------------------
 
@@ -260,9 +251,9 @@ class ActionExecution:
             ActionExecutionError: the action raised (policy ``fail``); nothing was committed.
             DurabilityError: the journal failed.
         """
-        if self._status is not Status.NEW:
+        if self._status is not _NEW:
             self._expect(Status.NEW, "start")
-        self._status = Status.RUNNING
+        self._status = _RUNNING
         return self._step(first=True)
 
     def resume(self) -> bool:
@@ -288,7 +279,7 @@ class ActionExecution:
                     self._durable("start")
                 result = self._body(self)
                 if self._loop is None:
-                    self._status = Status.DONE
+                    self._status = _DONE
                     return True
                 self._task = self._loop.create_task(result)
             else:
@@ -392,19 +383,17 @@ class ActionExecution:
             DurabilityError: the journal failed during the action (nothing is committed).
             ActionExecutionError: writing the action's memory to state failed.
         """
-        if self._status is not Status.DONE:
+        if self._status is not _DONE:
             self._expect(Status.DONE, "commit")
         if self._failure is not None:
             self._status = Status.COMMITTED
             return ActionOutcome([self._failure], False)
         s = self._services
         session = self._session
-        sensory = s.sensory.store
         try:
             if session is not None and session.fatal is not None:
                 raise session.fatal
-            wrote_sensory = sensory.has_changes
-            sensory.flush_writes()
+            wrote_sensory = s.sensory.store.flush_writes()
             s.short_term.store.flush_writes()
         except DurabilityError:
             self.abort(keep_journal=True)
@@ -425,7 +414,7 @@ class ActionExecution:
                 if event.source_timestamp is None:
                     event.source_timestamp = timestamp
         s.metrics.action_executed(self.spec.name)
-        self._status = Status.COMMITTED
+        self._status = _COMMITTED
         return ActionOutcome(events, wrote_sensory)
 
     def abort(self, keep_journal: bool) -> None:

@@ -15,10 +15,11 @@ expired. A parent that expired hides its whole subtree, and a later write starts
 from __future__ import annotations
 
 from collections.abc import Iterator
+from threading import get_ident
 from typing import Any
 
 from flink_agents_ctx.errors import MemoryPathError
-from flink_agents_ctx.mailbox import Mailbox
+from flink_agents_ctx.mailbox import Mailbox, current_durable_call
 from flink_agents_ctx.memory.store import CachedMemoryStore
 from flink_agents_ctx.types import MemoryRef, MemoryType
 from flink_agents_ctx.values import copy_value, stable_copy
@@ -29,6 +30,7 @@ _ROOT = ""
 
 _REF_CACHE_SIZE = 4096
 _SCALARS = (type(None), bool, int, float, str, bytes)
+_CONTAINERS = (list, dict)
 
 NESTED_OBJECT = "NestedObject"
 """What :meth:`MemoryObject.get_fields` shows for a child that is itself an object."""
@@ -241,28 +243,36 @@ class MemoryObject:
     def memory_type(self) -> MemoryType:
         return self._tree.memory_type
 
+    # get and set are an action's most frequent calls: the common case (a valid relative path
+    # on the mailbox thread) is tested inline, everything else goes the general way.
+
     def get(self, path: str | MemoryRef) -> Any:
         """The value at ``path`` (or a ref), a :class:`MemoryObject` for an object, else ``None``."""
-        self._tree.mailbox.check("memory get")
-        tree: MemoryTree | None
-        if type(path) is str:
-            tree, absolute = self._tree, _join(self._path, _check_path(path))
+        tree = self._tree
+        mailbox = tree.mailbox
+        if get_ident() != mailbox.thread_id or current_durable_call() is not None:
+            mailbox.check("memory get")
+        if type(path) is str and path and path[0] != "." and path[-1] != "." and ".." not in path:
+            absolute = f"{self._path}.{path}" if self._path else path
         elif isinstance(path, MemoryRef):
-            tree = self._tree.peers.get(path.memory_type)
-            if tree is None:
+            peer = tree.peers.get(path.memory_type)
+            if peer is None:
                 raise MemoryPathError(
                     f"{path.memory_type.value} memory is not available in this context",
                     path=path.path,
                     memory_type=path.memory_type.value,
                 )
-            absolute = _check_path(path.path)
+            tree, absolute = peer, _check_path(path.path)
         else:
-            tree, absolute = self._tree, _join(self._path, _check_path(path))  # raises
-        entry = tree.node(absolute)
+            absolute = _join(self._path, _check_path(path))  # raises
+        entry = tree.store.get(absolute) if not tree.validate_ancestors else tree.node(absolute)
         if entry is None:
             return None
+        if entry[0] == _OBJECT:
+            return MemoryObject(tree, absolute)
         # A copy: changing the returned list or dict must not change memory behind set()'s back.
-        return MemoryObject(tree, absolute) if entry[0] == _OBJECT else copy_value(entry[1])
+        value = entry[1]
+        return copy_value(value) if type(value) in _CONTAINERS else value
 
     def set(self, path: str, value: Any) -> MemoryRef:
         """Store ``value`` at ``path``, creating missing parent objects; returns its reference.
@@ -272,8 +282,13 @@ class MemoryObject:
             MemoryPathError: ``path`` or one of its parents is an object where a value should
                 go, or a value where an object should go.
         """
-        self._tree.mailbox.check("memory set")
-        return self._tree.set(_join(self._path, _check_path(path)), value)
+        tree = self._tree
+        mailbox = tree.mailbox
+        if get_ident() != mailbox.thread_id or current_durable_call() is not None:
+            mailbox.check("memory set")
+        if type(path) is str and path and path[0] != "." and path[-1] != "." and ".." not in path:
+            return tree.set(f"{self._path}.{path}" if self._path else path, value)
+        return tree.set(_join(self._path, _check_path(path)), value)
 
     def new_object(self, path: str, overwrite: bool = False) -> MemoryObject:
         """Create an object at ``path`` (an existing object is kept with its children).

@@ -52,7 +52,9 @@ class CachedMemoryStore:
         them. Unflushed writes belong to an action, which commits, aborts or takes them first;
         should any be left, nothing of the key is kept."""
         cache = self._cache
-        if self._keep and cache and not self._dirty:
+        if not cache:  # nothing read or written (every unflushed write is in the cache too)
+            return
+        if self._keep and not self._dirty:
             kept = self._kept
             kept[self._key] = cache
             if len(kept) > self._keep:
@@ -82,23 +84,25 @@ class CachedMemoryStore:
     def has_changes(self) -> bool:
         return bool(self._dirty)
 
-    def flush_writes(self) -> None:
-        """Write every changed entry to state; cached reads stay."""
-        if not self._dirty:
-            return
+    def flush_writes(self) -> bool:
+        """Write every changed entry to state; cached reads stay. Returns whether there were any."""
+        dirty = self._dirty
+        if not dirty:
+            return False
         cache, state = self._cache, self._state
         puts = {}
-        for path in self._dirty:
+        for path in dirty:
             entry = cache[path]
             if entry is None:
                 state.remove(path)
             else:
                 puts[path] = entry
+        dirty.clear()
         if len(puts) == 1:
             state.put(*puts.popitem())
         elif puts:
             state.put_all(puts)  # one call into the state backend for the lot
-        self._dirty.clear()
+        return True
 
     def take_writes(self) -> dict[str, Any]:
         """Take the unflushed writes out of the cache (an action suspends; other keys run

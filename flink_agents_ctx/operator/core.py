@@ -82,6 +82,10 @@ class OperatorCore:
         self._journals = parts.journals
         self._switch = parts.key_switch
         self._wakeups = parts.wakeups
+        self._sensory = parts.services.sensory.store
+        self._short_term = parts.services.short_term.store
+        self._actions_for = parts.plan.actions_for
+        self._count_event = parts.services.metrics.event_processed
         metrics = parts.services.metrics
         self._actions = {
             spec.name: _Action(spec, parts.bodies[spec.name], metrics.action_group(spec.name))
@@ -244,14 +248,14 @@ class OperatorCore:
             if len(self._metas) >= _META_CACHE_SIZE:
                 self._metas.clear()  # here, so that a key's cached meta stays one object below
             meta = self._cached_meta(key)
-        sensory, short_term = self._services.sensory.store, self._services.short_term.store
+        sensory, short_term = self._sensory, self._short_term
         sensory.enter(key)
         short_term.enter(key)
         was_active = meta.active
         runs = self._runs
         start: tuple[Any, int | None] | None = None
         if arrival is not None:
-            if meta.busy:
+            if was_active or meta.next_start < meta.next_arrival:  # busy: the input waits
                 slot = meta.next_arrival
                 meta.next_arrival += 1
                 meta.changed = True
@@ -265,20 +269,22 @@ class OperatorCore:
                     if meta.active:
                         live = self._live[key] = self._restored_run(key)
                     else:
-                        if start is None and meta.has_waiting:
+                        if start is None:
+                            if meta.next_start >= meta.next_arrival:
+                                break  # nothing waits
                             slot = meta.next_start
                             meta.next_start += 1
                             meta.changed = True
                             start = runs.dequeue(slot)
-                        if start is None:
-                            break
                         run = self._new_run(key, *start)
                         start = None
                         # Most runs finish right here: no bookkeeping unless they park.
                         parked: ActionExecution | None = self._drive(key, run, None, False, outputs)
                         if parked is None:
                             if run.wrote_sensory:
-                                self._services.sensory.store.clear()
+                                sensory.clear()
+                            if meta.next_start >= meta.next_arrival:
+                                break  # nothing waits
                             continue
                         # A key busy since before this callback still has its end-of-input
                         # timer (it is dropped only once the key is idle).
@@ -301,7 +307,7 @@ class OperatorCore:
                         meta.active = False
                         meta.changed = True
                     if live.run.wrote_sensory:
-                        self._services.sensory.store.clear()
+                        sensory.clear()
                     continue
                 if parked is not live.execution:
                     live.execution = parked
@@ -316,14 +322,15 @@ class OperatorCore:
                 store.discard()
                 store.leave()
             raise
-        if not meta.busy:
+        if not meta.active and meta.next_start >= meta.next_arrival:  # idle now
             if was_active:  # it was parked: nothing of it is in flight any more
                 timers.cancel_end_of_input()
                 self._executor.take(key)  # late outcomes of calls nobody waits for
             if meta.next_arrival:
                 meta.next_arrival = meta.next_start = 0
                 meta.changed = True
-        self._runs.save(meta)
+        if meta.changed or meta.numbering is not None:
+            runs.save(meta)
         sensory.leave()
         short_term.leave()
 
@@ -375,11 +382,12 @@ class OperatorCore:
         return LiveRun(run, restored=True, end_of_input=True)
 
     def _dispatch(self, run: Run, event: Event) -> None:
-        self._metrics.event_processed()
-        actions = self._plan.actions_for(type(event))
-        for spec in actions:
-            run.add_step(event, spec.name)
-        if not actions and isinstance(event, ActionFailedEvent):
+        self._count_event()
+        actions = self._actions_for(type(event))
+        if actions:
+            for spec in actions:
+                run.add_step(event, spec.name)
+        elif isinstance(event, ActionFailedEvent):
             _log.warning(
                 "action %s failed (%s: %s) and no action handles ActionFailedEvent; the run "
                 "goes on without it",
@@ -430,7 +438,8 @@ class OperatorCore:
     ) -> None:
         step = run.steps.pop(0)
         run.dirty = True
-        run.wrote_sensory |= outcome.wrote_sensory
+        if outcome.wrote_sensory:
+            run.wrote_sensory = True
         log = self._event_log
         if log is not None:
             log.action(key, step.action, step.event, outcome.events)

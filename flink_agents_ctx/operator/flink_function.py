@@ -65,6 +65,9 @@ class AgentFunction(KeyedProcessFunction):  # type: ignore[misc]
         # without asking Flink for it (a call into the JVM and an unpickling per input).
         self._key_selector = key_selector
         self._core: OperatorCore | None = None
+        # PyFlink passes the same context object to every call: its timers are made once.
+        self._ctx: Any = None
+        self._timers: _FlinkTimers | None = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
         config = AgentConfig(self._config)
@@ -103,9 +106,11 @@ class AgentFunction(KeyedProcessFunction):  # type: ignore[misc]
     def process_element(self, value: Any, ctx: KeyedProcessFunction.Context) -> Iterable[Any]:
         select = self._key_selector
         key = ctx.get_current_key() if select is None else select(value)
-        return self._get_core().process_input(
-            key, value, input_timestamp(ctx.timestamp()), _FlinkTimers(ctx)
-        )
+        timers = self._timers
+        if ctx is not self._ctx or timers is None:
+            timers = self._timers = _FlinkTimers(ctx)
+            self._ctx = ctx
+        return self._get_core().process_input(key, value, input_timestamp(ctx.timestamp()), timers)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterable[Any]:
         if self._core is None:

@@ -118,21 +118,46 @@ class Step(NamedTuple):
 _NO_INPUT: Any = object()
 
 
-@dataclass(eq=False, slots=True)
 class Run:
     """The run of one input: steps not finished yet (the current one first), and its identity
-    once it has one."""
+    once it has one.
 
-    timestamp: int | None
-    steps: list[Step] = field(default_factory=list)
+    Most runs finish inside the callback that started them and never get an identity, so the
+    fields they do not use stay at their class-level defaults.
+    """
+
     next_index: int = 0
     wrote_sensory: bool = False
     seq: int | None = None
     job: str | None = None
     input_digest: str | None = None
-    # Not kept in state: the input (for its digest), and whether state is behind.
-    input: Any = _NO_INPUT
+    # Not kept in state: whether state is behind.
     dirty: bool = True
+
+    def __init__(
+        self,
+        timestamp: int | None,
+        steps: list[Step] | None = None,
+        next_index: int = 0,
+        wrote_sensory: bool = False,
+        seq: int | None = None,
+        job: str | None = None,
+        input_digest: str | None = None,
+        *,
+        input: Any = _NO_INPUT,
+        dirty: bool = True,
+    ) -> None:
+        self.timestamp = timestamp
+        self.steps: list[Step] = [] if steps is None else steps
+        # Not kept in state: the input (for its digest).
+        self.input = input
+        if steps is not None:  # from state
+            self.next_index = next_index
+            self.wrote_sensory = wrote_sensory
+            self.seq = seq
+            self.job = job
+            self.input_digest = input_digest
+            self.dirty = dirty
 
     def add_step(self, event: Event, action: str) -> None:
         self.steps.append(Step(event, action, self.next_index))
