@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from threading import get_ident
 from typing import Any, NamedTuple, Protocol
 
 from flink_agents_ctx.agent import ActionSpec, FailurePolicy
@@ -46,7 +48,9 @@ from flink_agents_ctx.errors import (
 from flink_agents_ctx.events import ActionFailedEvent, Event
 from flink_agents_ctx.execution.services import ExecutionServices
 from flink_agents_ctx.long_term.memory import KeyMemory
+from flink_agents_ctx.mailbox import current_durable_call
 from flink_agents_ctx.memory.memory_object import MemoryObject
+from flink_agents_ctx.metrics.builtin import Tally
 from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.resources.registry import current_action_metric_group
 from flink_agents_ctx.types import ResourceType
@@ -74,6 +78,8 @@ class Status(enum.Enum):
     ABORTED = "aborted"
 
 
+_set_group, _reset_group = current_action_metric_group.set, current_action_metric_group.reset
+
 # Read on every execution: module constants spare the enum class lookups.
 _NEW, _RUNNING, _DONE, _COMMITTED = Status.NEW, Status.RUNNING, Status.DONE, Status.COMMITTED
 
@@ -84,6 +90,9 @@ class ActionOutcome(NamedTuple):
 
     events: list[Event]
     wrote_sensory: bool
+
+
+_outcome = functools.partial(tuple.__new__, ActionOutcome)  # no Python-level __new__ per commit
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,7 @@ class ActionExecution:
             (an idempotency key, a store record, a call on a worker).
         restored: the execution starts again after a restore: its journal may hold records.
         group: the action's metric group, when the caller has it at hand.
+        tally: the action's count of executions, when the caller has it at hand.
     """
 
     # Most executions are synchronous, make no durable call and commit at once: what they do not
@@ -127,11 +137,11 @@ class ActionExecution:
         event: Event,
         key: Hashable,
         timestamp: int | None,
-        *,
         body: ActionBody,
         identify: Callable[[], ExecutionRef],
         restored: bool = False,
         group: MetricGroup | None = None,
+        tally: Tally | None = None,
     ) -> None:
         self._services = services
         self.spec = spec
@@ -140,9 +150,10 @@ class ActionExecution:
         self.timestamp = timestamp
         self._body = body
         self._identify = identify
-        self._status = Status.NEW
+        self._status = _NEW
         self._events: list[Event] = []
         self._group = group or services.metrics.action_group(spec.name)
+        self._tally = tally or services.metrics.action_tally(spec.name)
         if restored:
             self._restored = True
         if body.is_async:
@@ -152,7 +163,9 @@ class ActionExecution:
 
     def send_event(self, event: Event) -> None:
         """Queue an event; it takes effect when the execution commits."""
-        self._services.mailbox.check("send_event")
+        mailbox = self._services.mailbox
+        if get_ident() != mailbox.thread_id or current_durable_call() is not None:
+            mailbox.check("send_event")
         self._events.append(event)
 
     # Every operation of a MemoryObject checks the mailbox thread itself.
@@ -254,7 +267,18 @@ class ActionExecution:
         if self._status is not _NEW:
             self._expect(Status.NEW, "start")
         self._status = _RUNNING
-        return self._step(first=True)
+        if self._loop is not None or self._restored:
+            return self._step(first=True)
+        # A synchronous action: it finishes (or raises) right here.
+        token = _set_group(self._group)
+        try:
+            self._body(self)
+        except BaseException as e:
+            return self._failed(e)
+        finally:
+            _reset_group(token)
+        self._status = _DONE
+        return True
 
     def resume(self) -> bool:
         """Go on after a wait: deliver the outcomes of finished calls, expire timed-out ones, run
@@ -413,9 +437,9 @@ class ActionExecution:
             for event in events:
                 if event.source_timestamp is None:
                     event.source_timestamp = timestamp
-        s.metrics.action_executed(self.spec.name)
+        self._tally.pending += 1
         self._status = _COMMITTED
-        return ActionOutcome(events, wrote_sensory)
+        return _outcome((events, wrote_sensory))
 
     def abort(self, keep_journal: bool) -> None:
         """Drop everything the execution did: memory writes, events, in-flight calls, and (unless

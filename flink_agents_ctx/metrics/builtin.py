@@ -23,8 +23,9 @@ DURABLE_CALLS_REPLAYED = "numOfDurableCallsReplayed"
 JOURNAL_MISMATCHES = "numOfJournalMismatches"
 
 
-class _Tally:
-    """A count pushed to a counter and a meter in batches."""
+class Tally:
+    """A count pushed to a counter and a meter in batches. The operator's hot path counts by
+    adding to :attr:`pending` (an int, no call); :meth:`BuiltinMetrics.flush` pushes it."""
 
     __slots__ = ("counter", "meter", "pending", "pushed")
 
@@ -52,9 +53,9 @@ class BuiltinMetrics:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._agent = agent_group
-        self._events = _Tally(agent_group, EVENTS_PROCESSED, EVENTS_PROCESSED_RATE)
-        self._actions = _Tally(agent_group, ACTIONS_EXECUTED, ACTIONS_EXECUTED_RATE)
-        self._per_action: dict[str, tuple[MetricGroup, _Tally]] = {}
+        self._events = Tally(agent_group, EVENTS_PROCESSED, EVENTS_PROCESSED_RATE)
+        self._actions = Tally(agent_group, ACTIONS_EXECUTED, ACTIONS_EXECUTED_RATE)
+        self._per_action: dict[str, tuple[MetricGroup, Tally]] = {}
         self._interval = flush_interval_s
         self._clock = clock
         self._next_flush = clock() + flush_interval_s
@@ -73,26 +74,36 @@ class BuiltinMetrics:
     @property
     def actions_executed(self) -> int:
         """Action executions counted since this instance was made (pushed or not)."""
-        return self._actions.pushed + self._actions.pending
+        per_action = sum(tally.pending for _, tally in self._per_action.values())
+        return self._actions.pushed + self._actions.pending + per_action
 
     def action_group(self, action: str) -> MetricGroup:
         """The key-value group ``action=<action>`` (also what ``ctx.action_metric_group`` is)."""
         return self._for_action(action)[0]
 
-    def _for_action(self, action: str) -> tuple[MetricGroup, _Tally]:
+    def _for_action(self, action: str) -> tuple[MetricGroup, Tally]:
         found = self._per_action.get(action)
         if found is None:
             group = self._agent.get_sub_group(ACTION_GROUP_KEY, action)
-            found = (group, _Tally(group, ACTIONS_EXECUTED, ACTIONS_EXECUTED_RATE))
+            found = (group, Tally(group, ACTIONS_EXECUTED, ACTIONS_EXECUTED_RATE))
             self._per_action[action] = found
         return found
+
+    @property
+    def events(self) -> Tally:
+        """The agent-wide count of events processed (add to its ``pending``)."""
+        return self._events
+
+    def action_tally(self, action: str) -> Tally:
+        """The count of executions of ``action`` (add to its ``pending``; the agent-wide count
+        follows at the next flush)."""
+        return self._for_action(action)[1]
 
     def event_processed(self) -> None:
         self._events.pending += 1
 
     def action_executed(self, action: str) -> None:
         self._for_action(action)[1].pending += 1
-        self._actions.pending += 1
 
     def maybe_flush(self) -> None:
         """Push counts when the flush interval has passed (call once per input)."""
@@ -104,9 +115,12 @@ class BuiltinMetrics:
     def flush(self) -> None:
         """Push every pending count now."""
         self._events.push()
-        self._actions.push()
+        executed = 0
         for _, tally in self._per_action.values():
+            executed += tally.pending
             tally.push()
+        self._actions.pending += executed
+        self._actions.push()
         for counter, read, pushed in self._sources:
             total = read()
             if total != pushed[0]:

@@ -35,6 +35,7 @@ from flink_agents_ctx.event_log import EventLog
 from flink_agents_ctx.events import ActionFailedEvent, Event, InputEvent, OutputEvent
 from flink_agents_ctx.execution.action_execution import ActionBody, ActionExecution, ActionOutcome
 from flink_agents_ctx.execution.services import ExecutionServices
+from flink_agents_ctx.metrics.builtin import Tally
 from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.operator.progress import Progress, ProgressFile
 from flink_agents_ctx.operator.runs import KeyMeta, KeyRuns, Run
@@ -67,6 +68,7 @@ class _Action(NamedTuple):
     spec: ActionSpec
     body: ActionBody
     group: MetricGroup
+    tally: Tally
 
 
 class OperatorCore:
@@ -85,10 +87,15 @@ class OperatorCore:
         self._sensory = parts.services.sensory.store
         self._short_term = parts.services.short_term.store
         self._actions_for = parts.plan.actions_for
-        self._count_event = parts.services.metrics.event_processed
+        self._events_processed = parts.services.metrics.events
         metrics = parts.services.metrics
         self._actions = {
-            spec.name: _Action(spec, parts.bodies[spec.name], metrics.action_group(spec.name))
+            spec.name: _Action(
+                spec,
+                parts.bodies[spec.name],
+                metrics.action_group(spec.name),
+                metrics.action_tally(spec.name),
+            )
             for spec in parts.plan.actions
         }
         self._housekeeping = parts.housekeeping
@@ -382,7 +389,7 @@ class OperatorCore:
         return LiveRun(run, restored=True, end_of_input=True)
 
     def _dispatch(self, run: Run, event: Event) -> None:
-        self._count_event()
+        self._events_processed.pending += 1
         actions = self._actions_for(type(event))
         if actions:
             for spec in actions:
@@ -421,10 +428,11 @@ class OperatorCore:
                 step.event,
                 key,
                 run.timestamp,
-                body=action.body,
-                identify=functools.partial(self._identify, key, run, action.spec.name, step.number),
-                restored=restored,
-                group=action.group,
+                action.body,
+                functools.partial(self._identify, key, run, step.action, step.number),
+                restored,
+                action.group,
+                action.tally,
             )
             restored = False
             if not execution.start():

@@ -20,6 +20,7 @@ Two small states describe a key, kept apart because they live differently:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,6 +116,7 @@ class Step(NamedTuple):
     number: int
 
 
+_new_step = functools.partial(tuple.__new__, Step)  # no Python-level __new__ per step
 _NO_INPUT: Any = object()
 
 
@@ -160,8 +162,9 @@ class Run:
             self.dirty = dirty
 
     def add_step(self, event: Event, action: str) -> None:
-        self.steps.append(Step(event, action, self.next_index))
-        self.next_index += 1
+        index = self.next_index
+        self.steps.append(_new_step((event, action, index)))
+        self.next_index = index + 1
         self.dirty = True
 
     def identity(
