@@ -39,8 +39,14 @@ class CachedMemoryStore:
         self._kept: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
         self._key: Hashable = None
 
+    @property
+    def keeps_keys(self) -> bool:
+        """Whether reads are kept between callbacks (only then does :meth:`enter` do anything)."""
+        return bool(self._keep)
+
     def enter(self, key: Hashable) -> None:
-        """The operator turns to ``key`` (its state is current): reads kept for it serve again."""
+        """The operator turns to ``key`` (its state is current): reads kept for it serve again.
+        A store that keeps no keys needs no call (see :attr:`keeps_keys`)."""
         if self._keep:
             kept = self._kept.pop(key, None)
             if kept is not None:

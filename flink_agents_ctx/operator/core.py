@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from threading import get_ident
 from typing import Any, NamedTuple
 
 from flink_agents_ctx.agent import ActionSpec, AgentPlan
@@ -86,8 +87,12 @@ class OperatorCore:
         self._wakeups = parts.wakeups
         self._sensory = parts.services.sensory.store
         self._short_term = parts.services.short_term.store
-        self._actions_for = parts.plan.actions_for
+        # Only memories that keep reads between callbacks need to be told the key.
+        self._entering = tuple(s for s in (self._sensory, self._short_term) if s.keeps_keys)
+        # The actions listening to an event class, filled from the plan on first use.
+        self._listeners: dict[type[Event], tuple[ActionSpec, ...]] = {}
         self._events_processed = parts.services.metrics.events
+        self._maybe_flush = parts.services.metrics.maybe_flush
         metrics = parts.services.metrics
         self._actions = {
             spec.name: _Action(
@@ -117,12 +122,12 @@ class OperatorCore:
         self, key: Hashable, value: Any, timestamp: int | None, timers: Timers
     ) -> list[Any]:
         """Handle one input of ``key``; return the outputs emitted meanwhile, in order."""
-        self._mailbox.enter()
+        self._mailbox.thread_id = get_ident()  # what Mailbox.enter does, once per input
         outputs: list[Any] = []
         try:
             self._advance(key, timers, outputs, (value, timestamp))
         finally:
-            self._metrics.maybe_flush()
+            self._maybe_flush()
         if self._housekeeping is not None:
             self._housekeeping()
         if self._event_log is not None or self._progress_file is not None:
@@ -256,8 +261,8 @@ class OperatorCore:
                 self._metas.clear()  # here, so that a key's cached meta stays one object below
             meta = self._cached_meta(key)
         sensory, short_term = self._sensory, self._short_term
-        sensory.enter(key)
-        short_term.enter(key)
+        for store in self._entering:
+            store.enter(key)
         was_active = meta.active
         runs = self._runs
         start: tuple[Any, int | None] | None = None
@@ -390,7 +395,9 @@ class OperatorCore:
 
     def _dispatch(self, run: Run, event: Event) -> None:
         self._events_processed.pending += 1
-        actions = self._actions_for(type(event))
+        actions = self._listeners.get(type(event))
+        if actions is None:
+            actions = self._listeners[type(event)] = self._plan.actions_for(type(event))
         if actions:
             for spec in actions:
                 run.add_step(event, spec.name)
