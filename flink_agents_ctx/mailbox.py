@@ -9,25 +9,28 @@ from __future__ import annotations
 
 import threading
 from contextvars import ContextVar, Token
+from typing import Any
 
 from flink_agents_ctx.errors import DurableScopeError, MailboxThreadError
 
-# Set while a durable call (or its reconciler) runs, on whichever thread runs it.
-_durable_call: ContextVar[str | None] = ContextVar("flink_agents_durable_call", default=None)
+# Set while a durable call (or its reconciler) runs, on whichever thread runs it: what the call
+# knows about itself (its ``function_id`` names it in errors).
+_durable_call: ContextVar[Any] = ContextVar("flink_agents_durable_call", default=None)
 
 
-def enter_durable_scope(function_id: str) -> Token[str | None]:
-    """Mark the calling thread as running the durable call ``function_id``; returns the token
-    for :func:`exit_durable_scope`."""
-    return _durable_call.set(function_id)
+def enter_durable_scope(call: Any) -> Token[Any]:
+    """Mark the calling thread as running the durable call ``call`` (an object whose
+    ``function_id`` names the call, or that name itself); returns the token for
+    :func:`exit_durable_scope`."""
+    return _durable_call.set(call)
 
 
-def exit_durable_scope(token: Token[str | None]) -> None:
+def exit_durable_scope(token: Token[Any]) -> None:
     _durable_call.reset(token)
 
 
 current_durable_call = _durable_call.get
-"""The durable call the calling thread runs, or ``None``."""
+"""What the durable call the calling thread runs gave :func:`enter_durable_scope`, or ``None``."""
 
 
 class Mailbox:
@@ -56,8 +59,9 @@ class Mailbox:
             return  # called on every memory operation: the common case first
         call = _durable_call.get()
         if call is not None:
+            name = getattr(call, "function_id", call)
             raise DurableScopeError(
-                f"{operation} was used inside the durable call {call}; a durable call's outcome "
+                f"{operation} was used inside the durable call {name}; a durable call's outcome "
                 "is recorded and replayed without running it again, so it may only compute and "
                 "return a value. Return what you need and use memory, events and resources in the "
                 "action",

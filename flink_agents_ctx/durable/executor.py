@@ -11,6 +11,7 @@ there -- its metric group for resources, above all -- is what the call sees on t
 from __future__ import annotations
 
 import contextvars
+import functools
 import queue
 import threading
 import time
@@ -19,12 +20,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from flink_agents_ctx.durable.options import (
-    CallInfo,
-    RetryPolicy,
-    reset_current_call,
-    set_current_call,
-)
+from flink_agents_ctx.durable.options import CallInfo, RetryPolicy
 from flink_agents_ctx.durable.records import CallRecord
 from flink_agents_ctx.mailbox import enter_durable_scope, exit_durable_scope
 
@@ -53,25 +49,26 @@ def run_attempts(
     info: CallInfo,
     retry: RetryPolicy,
     deadline: float | None = None,
-    abandoned: Callable[[], bool] = lambda: False,
+    abandoned: Callable[[], bool] | None = None,
 ) -> Outcome:
-    """Call ``fn`` until it returns or the retry policy gives up; never raises an ``Exception``."""
+    """Call ``fn`` until it returns or the retry policy gives up; never raises an ``Exception``.
+    ``abandoned`` (when given) is asked before each attempt: a call whose action moved on does
+    not start."""
     attempt = 0
+    if info.function_id != function_id:
+        info = info._replace(function_id=function_id)
     while True:
-        if abandoned():
+        if abandoned is not None and abandoned():
             # Timed out or dropped while still queued: the action has moved on without it.
             return Outcome(False, error=_ABANDONED, attempts=attempt, journal=False)
         attempt += 1
-        token = set_current_call(
-            info
-            if attempt == 1
-            else CallInfo(info.action, info.call_position, attempt, info.key_source)
-        )
-        scope = enter_durable_scope(function_id)
+        # One binding tells the call about itself (current_call) and marks the thread as inside
+        # a durable call (agent state is off limits there).
+        scope = enter_durable_scope(info if attempt == 1 else info._replace(attempt=attempt))
         try:
             value = fn(*args, **kwargs)
         except Exception as e:
-            if not retry.retries(e, attempt) or abandoned():
+            if not retry.retries(e, attempt) or (abandoned is not None and abandoned()):
                 return Outcome(False, error=e, attempts=attempt)
             delay = retry.delay_s(attempt)
             if deadline is not None and time.monotonic() + delay >= deadline:
@@ -82,10 +79,10 @@ def run_attempts(
             return Outcome(False, error=e, attempts=attempt, journal=False)
         finally:
             exit_durable_scope(scope)
-            reset_current_call(token)
-        return Outcome(True, value, attempts=attempt)
+        return _succeeded((True, value, None, attempt, True, None, False))
 
 
+_succeeded = functools.partial(tuple.__new__, Outcome)  # no Python-level __new__ per call
 _ABANDONED = RuntimeError("the durable call was abandoned before it ran")
 
 

@@ -75,9 +75,9 @@ def _first_column(code: Any) -> int:
 
 def argument_digest(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
     """A digest of a canonical encoding of the call's arguments (keyword order does not matter)."""
-    h = hashlib.sha256(_canonical(args, "args"))
-    h.update(_EMPTY_KWARGS if not kwargs else _canonical(dict(kwargs), "kwargs"))
-    return h.hexdigest()[:DIGEST_CHARS]
+    encoded = _canonical(args, "args")
+    encoded += _EMPTY_KWARGS if not kwargs else _canonical(dict(kwargs), "kwargs")
+    return _sha256(encoded).hexdigest()[:DIGEST_CHARS]
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -98,12 +98,24 @@ class _NotPlain(Exception):
     """The fast encoder met a type it does not handle."""
 
 
+# Encodings of short strings seen recently (labels, model names, prompts' fixed parts repeat).
+_STR_FRAMES: dict[str, bytes] = {}
+_STR_FRAME_MAX_CHARS = 256
+
+
 def _fast(value: Any) -> bytes:
     # The same bytes as _encode for plain data (exact built-in types), without path strings.
     t = type(value)
     if t is str:
-        body = value.encode("utf-8", "surrogatepass")
-        return b"s%d:%s" % (len(body), body)
+        frame = _STR_FRAMES.get(value)
+        if frame is None:
+            body = value.encode("utf-8", "surrogatepass")
+            frame = b"s%d:%s" % (len(body), body)
+            if len(value) <= _STR_FRAME_MAX_CHARS:
+                if len(_STR_FRAMES) >= 4096:
+                    _STR_FRAMES.clear()
+                _STR_FRAMES[value] = frame
+        return frame
     if t is int:
         if value.bit_length() > DECIMAL_INT_BITS:
             raise _NotPlain
@@ -114,7 +126,7 @@ def _fast(value: Any) -> bytes:
     if t is bool:
         return b"T" if value else b"F"
     if t is tuple or t is list:
-        body = b"".join([_fast(v) for v in value])
+        body = b"".join(map(_fast, value))
         return b"%s%d:%s" % (b"t" if t is tuple else b"l", len(body), body)
     if t is bytes:
         return b"b%d:%s" % (len(value), value)
@@ -129,6 +141,7 @@ def _fast(value: Any) -> bytes:
 
 
 _EMPTY_KWARGS = b"d0:"
+_sha256 = hashlib.sha256
 
 
 _KEY_DIGESTS: dict[tuple[type, Any], str] = {}

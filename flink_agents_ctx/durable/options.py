@@ -6,12 +6,12 @@ from __future__ import annotations
 import enum
 import random
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from flink_agents_ctx.durable.codec import get_codec
 from flink_agents_ctx.errors import ConfigError, FlinkAgentsError
+from flink_agents_ctx.mailbox import current_durable_call, enter_durable_scope, exit_durable_scope
 
 
 class MismatchMode(str, enum.Enum):
@@ -163,13 +163,11 @@ class CallInfo(NamedTuple):
     attempt: int
     # Makes the idempotency key: only a call that asks for it gives its input an identity.
     key_source: Callable[[], str]
+    function_id: str = ""
 
     @property
     def idempotency_key(self) -> str:
         return self.key_source()
-
-
-_current_call: ContextVar[CallInfo | None] = ContextVar("flink_agents_current_call", default=None)
 
 
 def current_call() -> CallInfo:
@@ -178,8 +176,8 @@ def current_call() -> CallInfo:
     Raises:
         FlinkAgentsError: when called outside a durable call.
     """
-    info = _current_call.get()
-    if info is None:
+    info = current_durable_call()
+    if not isinstance(info, CallInfo):
         raise FlinkAgentsError(
             "current_call() is only available inside a function run by durable_execute or "
             "durable_execute_async"
@@ -188,9 +186,10 @@ def current_call() -> CallInfo:
 
 
 def set_current_call(info: CallInfo | None) -> Any:
-    """Bind ``info`` for the calling thread; returns a token for :func:`reset_current_call`."""
-    return _current_call.set(info)
+    """Bind ``info`` for the calling thread (it also marks the thread as inside a durable call);
+    returns a token for :func:`reset_current_call`."""
+    return enter_durable_scope(info)
 
 
 def reset_current_call(token: Any) -> None:
-    _current_call.reset(token)
+    exit_durable_scope(token)

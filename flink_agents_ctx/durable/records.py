@@ -7,7 +7,7 @@ import pickle
 import sys
 import traceback
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import cloudpickle
 
@@ -86,9 +86,9 @@ def _pickle_exc(exc: BaseException) -> bytes | None:
     return data if type(back) is type(exc) else None
 
 
-@dataclass(frozen=True)
-class CallRecord:
-    """One durable call of an action execution, as the journal keeps it.
+class CallRecord(NamedTuple):
+    """One durable call of an action execution, as the journal keeps it (immutable; a named
+    tuple, which is several times cheaper to make than a frozen dataclass, once per call).
 
     ``position`` names the call within its action execution, independently of when calls finish:
     ``"0"``, ``"1"``... for calls made by the action's own code in program order, and

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from threading import get_ident
 from typing import Any, NamedTuple, TypeVar
 
 from flink_agents_ctx.durable.codec import get_codec
@@ -53,7 +54,7 @@ from flink_agents_ctx.errors import (
     NonDeterministicReplayError,
     OperatorStateError,
 )
-from flink_agents_ctx.mailbox import Mailbox
+from flink_agents_ctx.mailbox import Mailbox, current_durable_call
 
 _log = logging.getLogger(__name__)
 _tokens = itertools.count(1)
@@ -82,6 +83,9 @@ class _Call(NamedTuple):
         )
 
 
+_new_call = functools.partial(tuple.__new__, _Call)  # no Python-level __new__ per call
+
+
 @dataclass
 class _InFlight:
     call: _Call
@@ -98,7 +102,6 @@ class DurableSession:
 
     def __init__(
         self,
-        *,
         journal: CallJournal,
         action: str,
         key: Hashable,
@@ -113,18 +116,20 @@ class DurableSession:
         self.action = action
         self.key = key
         self._identify = identify
-        self._ref: ExecutionRef | None = None
-        self.fatal: DurabilityError | None = None
         self._journal = journal
         self._mode = mode
         self._executor = executor
         self._mailbox = mailbox
         self._stats = stats
         self._loop = loop
-        self._records: dict[str, CallRecord] | None = None
         self._counters: dict[str, int] = {}
         self._inflight: dict[str, _InFlight] = {}
-        self._closed = False
+
+    # Until set otherwise (most sessions make one call and end).
+    fatal: DurabilityError | None = None
+    _ref: ExecutionRef | None = None
+    _records: dict[str, CallRecord] | None = None
+    _closed = False
 
     @property
     def ref(self) -> ExecutionRef:
@@ -161,32 +166,77 @@ class DurableSession:
 
     def execute(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run ``fn`` on this thread (or replay it) and return its result or raise its exception."""
-        self._mailbox.check("durable_execute")
+        mailbox = self._mailbox
+        if get_ident() != mailbox.thread_id or current_durable_call() is not None:
+            mailbox.check("durable_execute")
         call = self._prepare(fn, args, kwargs)
         record = self._match(call)
         if record is not None and record.status is not CallStatus.PENDING:
             return self._replay(call, record)
-        timeout = call.options.timeout_s
-        abandoned = [False]
-        work = self._work(call, record, abandoned, self._deadline(call), timeout is not None)
-        if call.options.reconciler is not None:
-            self._journaled(self._journal.started, call.pending(), True)
-        if timeout is None:
-            outcome = work()
+        options = call.options
+        timeout = options.timeout_s
+        if record is None and timeout is None and options.reconciler is None:
+            # The common case: a new call, made here and now.
+            outcome = self._run_here(call)
         else:
-            finished = self._executor.run_blocking(work, timeout)
-            if finished is None:
-                abandoned[0] = True  # a call still queued never starts; one running is ignored
-                outcome = self._timeout_outcome(call)
+            abandoned = [False]
+            work = self._work(call, record, abandoned, self._deadline(call), timeout is not None)
+            if options.reconciler is not None:
+                self._journaled(self._journal.started, call.pending(), True)
+            if timeout is None:
+                outcome = work()
             else:
-                outcome = finished
+                finished = self._executor.run_blocking(work, timeout)
+                if finished is None:
+                    abandoned[0] = True  # a call still queued never starts; one running is ignored
+                    outcome = self._timeout_outcome(call)
+                else:
+                    outcome = finished
         if outcome.journal:
             record = self._make_record(call, outcome)  # raises JournalEncodingError
-            self._journaled(self._journal.commit, record)  # before the action goes on
-            self._keep(record)
+            self._commit_and_keep(record)  # before the action goes on
         if outcome.ok:
             return outcome.value
         raise _as_raisable(outcome.error)
+
+    def _run_here(self, call: _Call) -> Outcome:
+        """Run a new call without a timeout on this thread (what :meth:`_work` does for it)."""
+        if self._mode is MismatchMode.REPLAY_ONLY:
+            return self._work(call, None, [False], None, False)()  # raises JournalMissError
+        self._stats.calls += 1
+        position = call.position
+        info = CallInfo(
+            self.action,
+            position,
+            1,
+            lambda: self.ref.idempotency_key(position),
+            call.function_id,
+        )
+        options = call.options
+        return run_attempts(
+            call.fn,
+            call.args,
+            call.kwargs,
+            function_id=call.function_id,
+            info=info,
+            retry=options.retry,
+        )
+
+    def _commit_and_keep(self, record: CallRecord) -> None:
+        """Commit a finished call's record and keep it for the next checkpoint (task thread)."""
+        if self.fatal is not None:
+            raise self.fatal
+        journal = self._journal
+        try:
+            journal.commit(record)
+            journal.write(record)
+        except DurabilityError as e:
+            self.fatal = e
+            raise
+        records = self._records
+        if records is None:
+            records = self.load()
+        records[record.position] = record
 
     def execute_async(
         self,
@@ -264,7 +314,8 @@ class DurableSession:
     def _prepare(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> _Call:
-        self.check()
+        if self.fatal is not None:
+            raise self.fatal
         if self._closed:
             raise OperatorStateError(
                 f"action '{self.action}' made a durable call after its execution ended (from code "
@@ -286,10 +337,15 @@ class DurableSession:
             digest = argument_digest(call_arguments(target, args), call_keywords(target, kwargs))
         else:
             fid, digest = function_id(target), argument_digest(args, kwargs)
-        return _Call(f"{lineage}{n}", fid, digest, target, args, kwargs, options)
+        return _new_call(
+            (f"{lineage}{n}" if lineage else str(n), fid, digest, target, args, kwargs, options)
+        )
 
     def _match(self, call: _Call) -> CallRecord | None:
-        record = self.load().get(call.position)
+        records = self._records
+        if records is None:
+            records = self.load()
+        record = records.get(call.position)
         if record is None:
             return None
         if record.function_id == call.function_id and record.digest == call.digest:
@@ -327,9 +383,15 @@ class DurableSession:
         position = call.position
         if on_worker:
             key = self.ref.idempotency_key(position)  # here, on the task thread
-            info = CallInfo(self.action, position, 1, lambda: key)
+            info = CallInfo(self.action, position, 1, lambda: key, call.function_id)
         else:
-            info = CallInfo(self.action, position, 1, lambda: self.ref.idempotency_key(position))
+            info = CallInfo(
+                self.action,
+                position,
+                1,
+                lambda: self.ref.idempotency_key(position),
+                call.function_id,
+            )
         if record is not None and call.options.reconciler is not None:
             _log.info(
                 "action %s: call %s (%s) started before the restore and has no outcome; asking "

@@ -226,24 +226,23 @@ class ActionExecution:
         return self.spec.config
 
     def _durable(self, operation: str) -> DurableSession:
-        self._services.mailbox.check(operation)
         session = self._session
         if session is None:
             s = self._services
+            s.mailbox.check(operation)
             name = self.spec.name
-            session = DurableSession(
-                journal=s.journals.open(name, self._identify, self._restored),
-                action=name,
-                key=self.key,
-                identify=self._identify,
-                mode=s.mismatch_mode,
-                executor=s.executor,
-                mailbox=s.mailbox,
-                stats=s.stats,
-                loop=self._loop,
+            session = self._session = DurableSession(
+                s.journals.open(name, self._identify, self._restored),
+                name,
+                self.key,
+                self._identify,
+                s.mismatch_mode,
+                s.executor,
+                s.mailbox,
+                s.stats,
+                self._loop,
             )
-            self._session = session
-        return session
+        return session  # its calls check the mailbox thread themselves
 
     # -- lifecycle (the operator's side) ------------------------------------------------------
 
