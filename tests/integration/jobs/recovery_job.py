@@ -15,6 +15,7 @@ checkpoint or savepoint; ``--expect-failure`` prints ``JOB FAILED`` and exits 0 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,9 +30,20 @@ from flink_agents_ctx import AgentsExecutionEnvironment, stop_with_savepoint
 cloudpickle.register_pickle_by_value(recovery)
 
 
-def throttle(n: int) -> int:
-    time.sleep(0.005)  # ~200 records/s, so checkpoints fall mid-stream
-    return n
+class Throttle:
+    """~200 records/s, so checkpoints fall mid-stream. Past the input of the injected failure, ~20/s
+    until the failure happened: the input must not run out while that action waits for a
+    checkpoint (on a slow machine it could, as the agent lags the source; at the end of input the
+    operator drains parked runs inside one callback, and no checkpoint completes meanwhile)."""
+
+    def __init__(self, fail_at: int, marker: str) -> None:
+        self.fail_at = fail_at
+        self.failed = marker + ".failed"
+
+    def __call__(self, n: int) -> int:
+        pending = 0 <= self.fail_at < n and not os.path.exists(self.failed)
+        time.sleep(0.05 if pending else 0.005)
+        return n
 
 
 def main() -> None:
@@ -77,6 +89,7 @@ def main() -> None:
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     env.set_parallelism(1)
     source = NumberSequenceSource(0, int(args.inputs) - 1)
+    throttle = Throttle(args.fail_at, args.marker)
     numbers = env.from_source(source, WatermarkStrategy.no_watermarks(), "numbers").map(
         throttle, output_type=Types.LONG()
     )
