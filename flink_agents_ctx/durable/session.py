@@ -16,17 +16,22 @@ answers replays. A :class:`~flink_agents_ctx.errors.DurabilityError` from the jo
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import logging
 import threading
-import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from threading import get_ident
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
-from flink_agents_ctx.durable.codec import get_codec
+from flink_agents_ctx.durable.calls import (
+    Call,
+    InFlight,
+    as_raisable,
+    deadline_of,
+    identify,
+    make_record,
+    timeout_outcome,
+)
 from flink_agents_ctx.durable.execution_ref import DurableStats, ExecutionRef
 from flink_agents_ctx.durable.executor import (
     CallExecutor,
@@ -35,14 +40,8 @@ from flink_agents_ctx.durable.executor import (
     Submit,
     run_attempts,
 )
-from flink_agents_ctx.durable.identity import (
-    argument_digest,
-    call_arguments,
-    call_keywords,
-    function_id,
-)
 from flink_agents_ctx.durable.journal import CallJournal
-from flink_agents_ctx.durable.options import NO_RETRY, CallInfo, DurableFunction, MismatchMode
+from flink_agents_ctx.durable.options import NO_RETRY, CallInfo, MismatchMode
 from flink_agents_ctx.durable.records import CallRecord, CallStatus, ErrorInfo
 from flink_agents_ctx.durable.step_loop import StepLoop
 from flink_agents_ctx.errors import (
@@ -59,42 +58,7 @@ from flink_agents_ctx.mailbox import Mailbox, current_durable_call
 _log = logging.getLogger(__name__)
 _tokens = itertools.count(1)
 _TIMEOUT_TYPE = f"{DurableCallTimeoutError.__module__}.{DurableCallTimeoutError.__qualname__}"
-# The options of a plain function passed to durable_execute (no call id, retry, timeout...).
-_PLAIN = DurableFunction(len)
 T = TypeVar("T")
-
-
-class _Call(NamedTuple):
-    position: str
-    function_id: str
-    digest: str
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    options: DurableFunction
-
-    @property
-    def identity(self) -> str:
-        return f"{self.function_id}({self.digest})"
-
-    def pending(self) -> CallRecord:
-        return CallRecord(
-            self.position, self.function_id, self.digest, CallStatus.PENDING, self.options.codec
-        )
-
-
-_new_call = functools.partial(tuple.__new__, _Call)  # no Python-level __new__ per call
-
-
-@dataclass
-class _InFlight:
-    call: _Call
-    future: asyncio.Future[Any]
-    deadline: float | None
-    # Held while the worker commits the outcome and while a timeout abandons the call, so a late
-    # outcome is never committed after the timeout was.
-    guard: threading.Lock
-    abandoned: list[bool]
 
 
 class DurableSession:
@@ -123,7 +87,7 @@ class DurableSession:
         self._stats = stats
         self._loop = loop
         self._counters: dict[str, int] = {}
-        self._inflight: dict[str, _InFlight] = {}
+        self._inflight: dict[str, InFlight] = {}
 
     # Until set otherwise (most sessions make one call and end).
     fatal: DurabilityError | None = None
@@ -180,7 +144,7 @@ class DurableSession:
             outcome = self._run_here(call)
         else:
             abandoned = [False]
-            work = self._work(call, record, abandoned, self._deadline(call), timeout is not None)
+            work = self._work(call, record, abandoned, deadline_of(call), timeout is not None)
             if options.reconciler is not None:
                 self._journaled(self._journal.started, call.pending(), True)
             if timeout is None:
@@ -189,17 +153,17 @@ class DurableSession:
                 finished = self._executor.run_blocking(work, timeout)
                 if finished is None:
                     abandoned[0] = True  # a call still queued never starts; one running is ignored
-                    outcome = self._timeout_outcome(call)
+                    outcome = timeout_outcome(self.action, call)
                 else:
                     outcome = finished
         if outcome.journal:
-            record = self._make_record(call, outcome)  # raises JournalEncodingError
+            record = make_record(call, outcome)  # raises JournalEncodingError
             self._commit_and_keep(record)  # before the action goes on
         if outcome.ok:
             return outcome.value
-        raise _as_raisable(outcome.error)
+        raise as_raisable(outcome.error)
 
-    def _run_here(self, call: _Call) -> Outcome:
+    def _run_here(self, call: Call) -> Outcome:
         """Run a new call without a timeout on this thread (what :meth:`_work` does for it)."""
         if self._mode is MismatchMode.REPLAY_ONLY:
             return self._work(call, None, [False], None, False)()  # raises JournalMissError
@@ -270,18 +234,18 @@ class DurableSession:
             return future
         abandoned = [False]
         guard = threading.Lock()
-        deadline = self._deadline(call)
+        deadline = deadline_of(call)
         work = self._committing(
             call, self._work(call, record, abandoned, deadline, True), guard, abandoned
         )
         self._journaled(self._journal.started, call.pending(), call.options.reconciler is not None)
-        self._inflight[call.position] = _InFlight(call, future, deadline, guard, abandoned)
+        self._inflight[call.position] = InFlight(call, future, deadline, guard, abandoned)
         (submit or self._executor.submit)(self.key, self.token, call.position, work)
         return future
 
     def _committing(
         self,
-        call: _Call,
+        call: Call,
         work: Callable[[], Outcome],
         guard: threading.Lock,
         abandoned: list[bool],
@@ -297,7 +261,7 @@ class DurableSession:
             if not outcome.journal:
                 return outcome
             try:
-                record = self._make_record(call, outcome)
+                record = make_record(call, outcome)
             except Exception as e:  # the action gets the encoding error as the call's outcome
                 return Outcome(False, error=e, journal=False)
             with guard:
@@ -313,7 +277,7 @@ class DurableSession:
 
     def _prepare(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> _Call:
+    ) -> Call:
         if self.fatal is not None:
             raise self.fatal
         if self._closed:
@@ -321,27 +285,12 @@ class DurableSession:
                 f"action '{self.action}' made a durable call after its execution ended (from code "
                 "that runs while the action is cancelled); the call is not made"
             )
-        if isinstance(fn, DurableFunction):
-            options, target = fn, fn.fn
-        elif callable(fn):
-            options, target = _PLAIN, fn
-        else:
-            options, target = DurableFunction(fn), fn  # raises the ConfigError that says so
         lineage = "" if self._loop is None else self._loop.lineage()
         n = self._counters.get(lineage, 0)
         self._counters[lineage] = n + 1
-        if options.call_id is not None:
-            fid, digest = f"id:{options.call_id}", "-"
-        elif isinstance(target, functools.partial):
-            fid = function_id(target)
-            digest = argument_digest(call_arguments(target, args), call_keywords(target, kwargs))
-        else:
-            fid, digest = function_id(target), argument_digest(args, kwargs)
-        return _new_call(
-            (f"{lineage}{n}" if lineage else str(n), fid, digest, target, args, kwargs, options)
-        )
+        return identify(fn, args, kwargs, f"{lineage}{n}" if lineage else str(n))
 
-    def _match(self, call: _Call) -> CallRecord | None:
+    def _match(self, call: Call) -> CallRecord | None:
         records = self._records
         if records is None:
             records = self.load()
@@ -374,7 +323,7 @@ class DurableSession:
 
     def _work(
         self,
-        call: _Call,
+        call: Call,
         record: CallRecord | None,
         abandoned: list[bool],
         deadline: float | None,
@@ -438,11 +387,6 @@ class DurableSession:
 
         return work
 
-    @staticmethod
-    def _deadline(call: _Call) -> float | None:
-        timeout = call.options.timeout_s
-        return None if timeout is None else time.monotonic() + timeout
-
     # -- outcomes ----------------------------------------------------------------------------
 
     def apply(self, completion: Completion) -> None:
@@ -461,7 +405,7 @@ class DurableSession:
         if outcome.ok:
             flight.future.set_result(outcome.value)
         else:
-            flight.future.set_exception(_as_raisable(outcome.error))
+            flight.future.set_exception(as_raisable(outcome.error))
 
     def expire(self, now: float) -> None:
         """Fail in-flight calls whose timeout has passed (and record the timeout)."""
@@ -469,8 +413,8 @@ class DurableSession:
             if flight.deadline is not None and flight.deadline <= now:
                 with flight.guard:
                     flight.abandoned[0] = True
-                outcome = self._timeout_outcome(flight.call)
-                record = self._make_record(flight.call, outcome)
+                outcome = timeout_outcome(self.action, flight.call)
+                record = make_record(flight.call, outcome)
                 self._journaled(self._journal.commit, record)
                 self.apply(Completion(self.token, position, outcome._replace(record=record)))
 
@@ -487,33 +431,7 @@ class DurableSession:
         self.load()[record.position] = record
         self._journaled(self._journal.write, record)
 
-    def _timeout_outcome(self, call: _Call) -> Outcome:
-        error = DurableCallTimeoutError(
-            f"action '{self.action}': call {call.position} ({call.identity}) did not finish "
-            f"within {call.options.timeout_s:g} s",
-            action=self.action,
-            call_position=call.position,
-        )
-        return Outcome(False, error=error)
-
-    @staticmethod
-    def _make_record(call: _Call, outcome: Outcome) -> CallRecord:
-        codec = call.options.codec
-        if outcome.ok:
-            payload = get_codec(codec).encode(outcome.value)
-            return CallRecord(
-                call.position, call.function_id, call.digest, CallStatus.SUCCEEDED, codec, payload
-            )
-        return CallRecord(
-            call.position,
-            call.function_id,
-            call.digest,
-            CallStatus.FAILED,
-            codec,
-            error=ErrorInfo.capture(_as_raisable(outcome.error)),
-        )
-
-    def _replay(self, call: _Call, record: CallRecord) -> Any:
+    def _replay(self, call: Call, record: CallRecord) -> Any:
         self._stats.replayed += 1
         if record.status is CallStatus.SUCCEEDED:
             return self._journaled(self._journal.recorded_value, record)
@@ -552,9 +470,3 @@ class DurableSession:
         self._inflight.clear()
         if not keep_journal:
             self._journal.clear()
-
-
-def _as_raisable(error: BaseException | None) -> BaseException:
-    if error is None:  # pragma: no cover - an Outcome that is not ok always has an error
-        return RuntimeError("durable call failed without an exception")
-    return error

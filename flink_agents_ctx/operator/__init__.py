@@ -2,6 +2,7 @@
 
 - ``core``: :class:`OperatorCore`, which schedules runs (one input at a time per key, parked runs,
   timers); the action executions do the rest. It runs unchanged under Flink and the test harness.
+- ``parts``: what a core is made of.
 - ``runs``: per-key bookkeeping in keyed state: numbering, waiting inputs, the parked run.
 - ``wakeups``: the timers that bring parked runs back.
 - ``wiring``: builds an operator's collaborators (memory, metrics, resources, worker pool,

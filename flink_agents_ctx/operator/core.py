@@ -21,48 +21,28 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Hashable
 from threading import get_ident
 from typing import Any, NamedTuple
 
-from flink_agents_ctx.agent import ActionSpec, AgentPlan
+from flink_agents_ctx.agent import ActionSpec
 from flink_agents_ctx.backends.protocols import KeySwitch, Timers
 from flink_agents_ctx.durable.execution_ref import ExecutionRef
-from flink_agents_ctx.durable.journal import KeyedJournal, KeyedJournals
+from flink_agents_ctx.durable.journal import KeyedJournal
 from flink_agents_ctx.durable.records import CallRecord
 from flink_agents_ctx.errors import OperatorStateError
-from flink_agents_ctx.event_log import EventLog
 from flink_agents_ctx.events import ActionFailedEvent, Event, InputEvent, OutputEvent
 from flink_agents_ctx.execution.action_execution import ActionBody, ActionExecution, ActionOutcome
-from flink_agents_ctx.execution.services import ExecutionServices
 from flink_agents_ctx.metrics.builtin import Tally
 from flink_agents_ctx.metrics.group import MetricGroup
-from flink_agents_ctx.operator.progress import Progress, ProgressFile
-from flink_agents_ctx.operator.runs import KeyMeta, KeyRuns, Run
-from flink_agents_ctx.operator.wakeups import LiveRun, Wakeups
+from flink_agents_ctx.operator.parts import OperatorParts
+from flink_agents_ctx.operator.progress import Progress
+from flink_agents_ctx.operator.runs import KeyMeta, Run
+from flink_agents_ctx.operator.wakeups import LiveRun
 
 _log = logging.getLogger(__name__)
 
 _META_CACHE_SIZE = 65536
-
-
-@dataclass(frozen=True, eq=False)
-class OperatorParts:
-    """What an operator core is made of (built by :func:`~flink_agents_ctx.operator.wiring.
-    build_operator`)."""
-
-    plan: AgentPlan
-    services: ExecutionServices
-    runs: KeyRuns
-    journals: KeyedJournals
-    key_switch: KeySwitch | None
-    wakeups: Wakeups
-    bodies: Mapping[str, ActionBody]
-    housekeeping: Callable[[], None] | None = None
-    closers: tuple[Callable[[], None], ...] = field(default=())
-    progress: ProgressFile | None = None
-    event_log: EventLog | None = None
 
 
 class _Action(NamedTuple):

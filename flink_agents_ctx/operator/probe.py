@@ -14,7 +14,7 @@ from flink_agents_ctx.operator.runs import KeyMeta
 from flink_agents_ctx.types import MemoryType
 
 if TYPE_CHECKING:
-    from flink_agents_ctx.operator.core import OperatorParts
+    from flink_agents_ctx.operator.parts import OperatorParts
 
 
 class OperatorProbe:

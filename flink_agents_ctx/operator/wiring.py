@@ -80,7 +80,8 @@ from flink_agents_ctx.metrics.builtin import (
     BuiltinMetrics,
 )
 from flink_agents_ctx.metrics.group import MetricGroup
-from flink_agents_ctx.operator.core import OperatorCore, OperatorParts
+from flink_agents_ctx.operator.core import OperatorCore
+from flink_agents_ctx.operator.parts import OperatorParts
 from flink_agents_ctx.operator.probe import OperatorProbe
 from flink_agents_ctx.operator.progress import ProgressFile
 from flink_agents_ctx.operator.runs import KeyRuns
