@@ -168,22 +168,24 @@ class DurableSession:
         if self._mode is MismatchMode.REPLAY_ONLY:
             return self._work(call, None, [False], None, False)()  # raises JournalMissError
         self._stats.calls += 1
-        position = call.position
-        info = CallInfo(
-            self.action,
-            position,
-            1,
-            lambda: self.ref.idempotency_key(position),
-            call.function_id,
-        )
-        options = call.options
         return run_attempts(
             call.fn,
             call.args,
             call.kwargs,
             function_id=call.function_id,
-            info=info,
-            retry=options.retry,
+            info=self._call_info(call, on_worker=False),
+            retry=call.options.retry,
+        )
+
+    def _call_info(self, call: Call, on_worker: bool) -> CallInfo:
+        """What the call can know about itself. On a worker the idempotency key is made now (on
+        the task thread: it may number the key's input); here, only if the call asks for it."""
+        position = call.position
+        if on_worker:
+            key = self.ref.idempotency_key(position)
+            return CallInfo(self.action, position, 1, lambda: key, call.function_id)
+        return CallInfo(
+            self.action, position, 1, lambda: self.ref.idempotency_key(position), call.function_id
         )
 
     def _commit_and_keep(self, record: CallRecord) -> None:
@@ -329,18 +331,7 @@ class DurableSession:
         deadline: float | None,
         on_worker: bool,
     ) -> Callable[[], Outcome]:
-        position = call.position
-        if on_worker:
-            key = self.ref.idempotency_key(position)  # here, on the task thread
-            info = CallInfo(self.action, position, 1, lambda: key, call.function_id)
-        else:
-            info = CallInfo(
-                self.action,
-                position,
-                1,
-                lambda: self.ref.idempotency_key(position),
-                call.function_id,
-            )
+        info = self._call_info(call, on_worker)
         if record is not None and call.options.reconciler is not None:
             _log.info(
                 "action %s: call %s (%s) started before the restore and has no outcome; asking "
