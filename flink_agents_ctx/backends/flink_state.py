@@ -71,7 +71,9 @@ class FlinkKeyedState:
         if ttl is not None:
             descriptor.enable_time_to_live(_ttl_config(ttl))
         state: Any = self._rc.get_state(descriptor)
-        return state  # type: ignore[no-any-return]
+        if not type(state).__module__.startswith(_THREAD_MODE_STATE):
+            return state  # type: ignore[no-any-return]
+        return _DirectValueState.over(state)  # type: ignore[no-any-return]
 
     def key_switch(self) -> KeySwitch | None:
         # Thread mode: the runtime context holds the operator's Java keyed state backend. Its
@@ -143,6 +145,42 @@ class _DirectMapState:
 
     def items(self) -> Iterator[tuple[str, Any]]:
         return self._wrapper.items()  # type: ignore[no-any-return]
+
+    def clear(self) -> None:
+        self._j.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapper, name)
+
+
+class _DirectValueState:
+    """Thread-mode value state with pickled values, called on the Java state itself (what
+    :class:`_DirectMapState` does for map state: one ``pickle.dumps`` per update instead of
+    PyFlink's converter object; the stored bytes are the same)."""
+
+    __slots__ = ("_j", "_wrapper")
+
+    def __init__(self, wrapper: Any) -> None:
+        self._wrapper = wrapper
+        self._j = wrapper._state
+
+    @classmethod
+    def over(cls, state: Any) -> Any:
+        """Wrap PyFlink's value state when its converter is the pickling one; otherwise keep
+        PyFlink's."""
+        if type(getattr(state, "_value_converter", None)).__name__ == "PickleDataConverter":
+            return cls(state)
+        return state
+
+    def value(self) -> Any:
+        raw = self._j.value()
+        return None if raw is None else pickle.loads(raw)
+
+    def update(self, value: Any) -> None:
+        if value is None:
+            self._j.update(None)
+        else:
+            self._j.update(pickle.dumps(value))
 
     def clear(self) -> None:
         self._j.clear()

@@ -1,5 +1,5 @@
-"""One durable call of a session: its identity, the record of its outcome, and its bookkeeping while
-it runs on a worker."""
+"""One durable call of a session: its identity, the record of its outcome, and the work that runs it
+away from the action (with its bookkeeping while it runs on a worker)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,19 @@ import functools
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from flink_agents_ctx.durable.codec import get_codec
-from flink_agents_ctx.durable.executor import Outcome
+from flink_agents_ctx.durable.executor import Outcome, run_attempts
 from flink_agents_ctx.durable.identity import (
     argument_digest,
     call_arguments,
     call_keywords,
     function_id,
 )
-from flink_agents_ctx.durable.options import DurableFunction
+from flink_agents_ctx.durable.options import NO_RETRY, CallInfo, DurableFunction
 from flink_agents_ctx.durable.records import CallRecord, CallStatus, ErrorInfo
-from flink_agents_ctx.errors import DurableCallTimeoutError
+from flink_agents_ctx.errors import DurabilityError, DurableCallTimeoutError
 
 # The options of a plain function passed to durable_execute (no call id, retry, timeout...).
 _PLAIN = DurableFunction(len)
@@ -73,17 +72,94 @@ def identify(
     return _new_call((position, fid, digest, target, args, kwargs, options))
 
 
-@dataclass
-class InFlight:
-    """An async call running on a worker."""
+class CallWork:
+    """What runs one call away from the action -- on a worker, or in the task thread's wait for a
+    timed call -- and, for an async call, its bookkeeping until the outcome is applied.
 
-    call: Call
-    future: asyncio.Future[Any]
-    deadline: float | None
-    # Held while the worker commits the outcome and while a timeout abandons the call, so a late
-    # outcome is never committed after the timeout was.
-    guard: threading.Lock
-    abandoned: list[bool]
+    Calling it makes the attempts (or asks the reconciler); with a ``journal`` (async calls) it
+    then records the outcome and commits the record on the same worker, so the record is durable
+    even if a checkpoint is taken before the task thread sees it. One object per call, instead of
+    nested closures: a call waiting on a worker keeps a handful of objects alive, not dozens.
+    """
+
+    __slots__ = ("abandoned", "call", "deadline", "future", "guard", "info", "journal", "reconcile")
+
+    def __init__(
+        self,
+        call: Call,
+        info: CallInfo,
+        deadline: float | None,
+        reconcile: bool,
+        journal: _Committer | None = None,
+    ) -> None:
+        self.call = call
+        self.info = info
+        # Monotonic time by which the call must finish (its timeout), if it has one.
+        self.deadline = deadline
+        # Ask the call's reconciler instead of calling (a call started before a restore).
+        self.reconcile = reconcile
+        self.journal = journal
+        # Set once the action moved on (timeout, end of the execution): not started if still
+        # queued, and its outcome is not committed.
+        self.abandoned = False
+        # Held while the worker commits the outcome and while a timeout abandons the call, so a
+        # late outcome is never committed after the timeout was (async calls only).
+        self.guard: threading.Lock | None = None if journal is None else threading.Lock()
+        # Completed on the task thread with the outcome (async calls only).
+        self.future: asyncio.Future[Any] | None = None
+
+    def _abandoned(self) -> bool:
+        return self.abandoned
+
+    def __call__(self) -> Outcome:
+        call = self.call
+        if self.reconcile:
+            reconciler = call.options.reconciler
+            assert reconciler is not None
+            outcome = run_attempts(
+                reconciler, (), {}, function_id=call.function_id, info=self.info, retry=NO_RETRY
+            )
+        else:
+            outcome = run_attempts(
+                call.fn,
+                call.args,
+                call.kwargs,
+                function_id=call.function_id,
+                info=self.info,
+                retry=call.options.retry,
+                deadline=self.deadline,
+                abandoned=self._abandoned,
+            )
+        journal = self.journal
+        if journal is None or not outcome.journal:
+            return outcome
+        try:
+            record = make_record(call, outcome)
+        except Exception as e:  # the action gets the encoding error as the call's outcome
+            return Outcome(False, error=e, journal=False)
+        guard = self.guard
+        assert guard is not None
+        with guard:
+            if self.abandoned:
+                return outcome
+            try:
+                journal.commit(record)
+            except DurabilityError as e:
+                return Outcome(False, error=e, journal=False, fatal=True)
+        return outcome._replace(record=record)
+
+    def abandon(self) -> None:
+        """The action moved on without this call's outcome."""
+        guard = self.guard
+        if guard is None:
+            self.abandoned = True
+        else:
+            with guard:
+                self.abandoned = True
+
+
+class _Committer(Protocol):
+    def commit(self, record: CallRecord) -> None: ...
 
 
 def deadline_of(call: Call) -> float | None:

@@ -17,7 +17,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from flink_agents_ctx.durable.options import CallInfo, RetryPolicy
@@ -86,8 +85,7 @@ _succeeded = functools.partial(tuple.__new__, Outcome)  # no Python-level __new_
 _ABANDONED = RuntimeError("the durable call was abandoned before it ran")
 
 
-@dataclass(frozen=True)
-class Completion:
+class Completion(NamedTuple):
     """A finished async call, waiting for its key to become current."""
 
     session: int
@@ -149,14 +147,8 @@ class CallExecutor:
         ``key``'s inbox."""
         if not self._started:
             self._start()
-        ready, inbox = self._ready, self._inbox
-
-        def deliver(outcome: Outcome) -> None:
-            with ready:
-                inbox.setdefault(key, []).append(Completion(session, position, outcome))
-                ready.notify_all()
-
-        self._queue.put((contextvars.copy_context(), work, deliver))
+        where = (self._ready, self._inbox, key, session, position)
+        self._queue.put((contextvars.copy_context(), work, _to_inbox, where))
 
     def add_source(self, source: CompletionSource) -> None:
         """Collect ``source``'s finished calls whenever finished calls are looked for."""
@@ -203,7 +195,7 @@ class CallExecutor:
             box.append(outcome)
             done.set()
 
-        self._queue.put((contextvars.copy_context(), work, deliver))
+        self._queue.put((contextvars.copy_context(), work, deliver, ()))
         return box[0] if done.wait(timeout_s) else None
 
     def take(self, key: Hashable) -> list[Completion]:
@@ -253,7 +245,22 @@ class CallExecutor:
             _stop(self._queue, self._threads)
 
 
-_Work = tuple[contextvars.Context, Callable[[], Outcome], Callable[[Outcome], None]]
+# (context to run in, work, what receives the outcome, its leading arguments): a tuple rather
+# than a closure per call.
+_Work = tuple[contextvars.Context, Callable[[], Outcome], Callable[..., None], tuple[Any, ...]]
+
+
+def _to_inbox(
+    ready: threading.Condition,
+    inbox: dict[Hashable, list[Completion]],
+    key: Hashable,
+    session: int,
+    position: str,
+    outcome: Outcome,
+) -> None:
+    with ready:
+        inbox.setdefault(key, []).append(Completion(session, position, outcome))
+        ready.notify_all()
 
 
 def _work_loop(work_queue: queue.SimpleQueue[_Work | None], closed: list[bool]) -> None:
@@ -263,12 +270,14 @@ def _work_loop(work_queue: queue.SimpleQueue[_Work | None], closed: list[bool]) 
             return
         if closed[0]:
             continue  # the operator closed: its queued calls are not made
-        context, work, deliver = item
+        context, work, deliver, where = item
         try:
             outcome = context.run(work)
         except BaseException as e:  # run_attempts does not raise; this is a last resort
             outcome = Outcome(False, error=e, journal=False)
-        deliver(outcome)
+        deliver(*where, outcome)
+        # An idle worker must not keep its last call (and the execution behind it) alive.
+        del item, context, work, deliver, where, outcome
 
 
 def _stop(work_queue: queue.SimpleQueue[_Work | None], threads: int) -> None:

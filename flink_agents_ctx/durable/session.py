@@ -18,14 +18,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import threading
 from collections.abc import Callable, Hashable
 from threading import get_ident
 from typing import Any, TypeVar
 
 from flink_agents_ctx.durable.calls import (
     Call,
-    InFlight,
+    CallWork,
     as_raisable,
     deadline_of,
     identify,
@@ -41,7 +40,7 @@ from flink_agents_ctx.durable.executor import (
     run_attempts,
 )
 from flink_agents_ctx.durable.journal import CallJournal
-from flink_agents_ctx.durable.options import NO_RETRY, CallInfo, MismatchMode
+from flink_agents_ctx.durable.options import CallInfo, MismatchMode
 from flink_agents_ctx.durable.records import CallRecord, CallStatus, ErrorInfo
 from flink_agents_ctx.durable.step_loop import StepLoop
 from flink_agents_ctx.errors import (
@@ -87,7 +86,7 @@ class DurableSession:
         self._stats = stats
         self._loop = loop
         self._counters: dict[str, int] = {}
-        self._inflight: dict[str, InFlight] = {}
+        self._inflight: dict[str, CallWork] = {}
 
     # Until set otherwise (most sessions make one call and end).
     fatal: DurabilityError | None = None
@@ -143,8 +142,7 @@ class DurableSession:
             # The common case: a new call, made here and now.
             outcome = self._run_here(call)
         else:
-            abandoned = [False]
-            work = self._work(call, record, abandoned, deadline_of(call), timeout is not None)
+            work = self._work(call, record, timeout is not None)
             if options.reconciler is not None:
                 self._journaled(self._journal.started, call.pending(), True)
             if timeout is None:
@@ -152,7 +150,7 @@ class DurableSession:
             else:
                 finished = self._executor.run_blocking(work, timeout)
                 if finished is None:
-                    abandoned[0] = True  # a call still queued never starts; one running is ignored
+                    work.abandon()  # a call still queued never starts; one running is ignored
                     outcome = timeout_outcome(self.action, call)
                 else:
                     outcome = finished
@@ -166,7 +164,7 @@ class DurableSession:
     def _run_here(self, call: Call) -> Outcome:
         """Run a new call without a timeout on this thread (what :meth:`_work` does for it)."""
         if self._mode is MismatchMode.REPLAY_ONLY:
-            return self._work(call, None, [False], None, False)()  # raises JournalMissError
+            return self._work(call, None, False)()  # raises JournalMissError
         self._stats.calls += 1
         return run_attempts(
             call.fn,
@@ -234,48 +232,12 @@ class DurableSession:
             except Exception as e:
                 future.set_exception(e)
             return future
-        abandoned = [False]
-        guard = threading.Lock()
-        deadline = deadline_of(call)
-        work = self._committing(
-            call, self._work(call, record, abandoned, deadline, True), guard, abandoned
-        )
+        work = self._work(call, record, True, self._journal)
+        work.future = future
         self._journaled(self._journal.started, call.pending(), call.options.reconciler is not None)
-        self._inflight[call.position] = InFlight(call, future, deadline, guard, abandoned)
+        self._inflight[call.position] = work
         (submit or self._executor.submit)(self.key, self.token, call.position, work)
         return future
-
-    def _committing(
-        self,
-        call: Call,
-        work: Callable[[], Outcome],
-        guard: threading.Lock,
-        abandoned: list[bool],
-    ) -> Callable[[], Outcome]:
-        """``work`` followed, on the same worker, by recording its outcome and committing the
-        record, so it is durable even if a checkpoint or savepoint is taken before the task
-        thread sees the outcome. An outcome that arrives after the call timed out is not
-        committed: the action saw the timeout, and that is what the journal keeps."""
-        journal = self._journal
-
-        def run() -> Outcome:
-            outcome = work()
-            if not outcome.journal:
-                return outcome
-            try:
-                record = make_record(call, outcome)
-            except Exception as e:  # the action gets the encoding error as the call's outcome
-                return Outcome(False, error=e, journal=False)
-            with guard:
-                if abandoned[0]:
-                    return outcome
-                try:
-                    journal.commit(record)
-                except DurabilityError as e:
-                    return Outcome(False, error=e, journal=False, fatal=True)
-            return outcome._replace(record=record)
-
-        return run
 
     def _prepare(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -327,10 +289,12 @@ class DurableSession:
         self,
         call: Call,
         record: CallRecord | None,
-        abandoned: list[bool],
-        deadline: float | None,
         on_worker: bool,
-    ) -> Callable[[], Outcome]:
+        journal: CallJournal | None = None,
+    ) -> CallWork:
+        """The work of a call that runs away from the action, or that a restore finds started:
+        its attempts, or its reconciler when ``record`` (a start without an outcome) and the
+        call has one. With ``journal``, the work also commits the outcome's record."""
         info = self._call_info(call, on_worker)
         if record is not None and call.options.reconciler is not None:
             _log.info(
@@ -340,10 +304,7 @@ class DurableSession:
                 call.position,
                 call.identity,
             )
-            reconciler = call.options.reconciler
-            return lambda: run_attempts(
-                reconciler, (), {}, function_id=call.function_id, info=info, retry=NO_RETRY
-            )
+            return CallWork(call, info, deadline_of(call), True, journal)
         if self._mode is MismatchMode.REPLAY_ONLY:
             state = "no outcome" if record is not None else "no record"
             raise JournalMissError(
@@ -362,21 +323,7 @@ class DurableSession:
                 call.identity,
             )
         self._stats.calls += 1
-        fn, args, kwargs, retry = call.fn, call.args, call.kwargs, call.options.retry
-
-        def work() -> Outcome:
-            return run_attempts(
-                fn,
-                args,
-                kwargs,
-                function_id=call.function_id,
-                info=info,
-                retry=retry,
-                deadline=deadline,
-                abandoned=lambda: abandoned[0],
-            )
-
-        return work
+        return CallWork(call, info, deadline_of(call), False, journal)
 
     # -- outcomes ----------------------------------------------------------------------------
 
@@ -391,19 +338,19 @@ class DurableSession:
             raise outcome.error  # the journal failed: the job fails, the action sees nothing
         if outcome.record is not None:
             self._keep(outcome.record)
-        if flight.future.cancelled():
+        future = flight.future
+        if future is None or future.cancelled():
             return
         if outcome.ok:
-            flight.future.set_result(outcome.value)
+            future.set_result(outcome.value)
         else:
-            flight.future.set_exception(as_raisable(outcome.error))
+            future.set_exception(as_raisable(outcome.error))
 
     def expire(self, now: float) -> None:
         """Fail in-flight calls whose timeout has passed (and record the timeout)."""
         for position, flight in list(self._inflight.items()):
             if flight.deadline is not None and flight.deadline <= now:
-                with flight.guard:
-                    flight.abandoned[0] = True
+                flight.abandon()
                 outcome = timeout_outcome(self.action, flight.call)
                 record = make_record(flight.call, outcome)
                 self._journaled(self._journal.commit, record)
@@ -457,7 +404,7 @@ class DurableSession:
         ``keep_journal``, its journal."""
         self._closed = True
         for flight in self._inflight.values():
-            flight.abandoned[0] = True
+            flight.abandoned = True  # without its guard: a commit under way may finish
         self._inflight.clear()
         if not keep_journal:
             self._journal.clear()
