@@ -105,7 +105,24 @@ class _PairsPutAll:
         return getattr(self._state, name)
 
 
-class _DirectMapState:
+class _OnJavaState:
+    """PyFlink thread-mode state called on the Java state it wraps (``_j``); what a subclass does
+    not define goes to PyFlink's wrapper."""
+
+    __slots__ = ("_j", "_wrapper")
+
+    def __init__(self, wrapper: Any) -> None:
+        self._wrapper = wrapper
+        self._j = wrapper._state
+
+    def clear(self) -> None:
+        self._j.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapper, name)
+
+
+class _DirectMapState(_OnJavaState):
     """Thread-mode map state with string keys and pickled values, called on the Java state itself.
 
     PyFlink's wrapper converts every key and value through two layers of converter objects (an
@@ -113,11 +130,7 @@ class _DirectMapState:
     ``pickle.dumps`` per value, which takes a third of the Python calls off an action's memory
     flush. What reaches the state backend is unchanged, so checkpoints stay compatible."""
 
-    __slots__ = ("_j", "_wrapper")
-
-    def __init__(self, wrapper: Any) -> None:
-        self._wrapper = wrapper
-        self._j = wrapper._state
+    __slots__ = ()
 
     @classmethod
     def over(cls, state: Any) -> Any:
@@ -146,23 +159,13 @@ class _DirectMapState:
     def items(self) -> Iterator[tuple[str, Any]]:
         return self._wrapper.items()  # type: ignore[no-any-return]
 
-    def clear(self) -> None:
-        self._j.clear()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._wrapper, name)
-
-
-class _DirectValueState:
+class _DirectValueState(_OnJavaState):
     """Thread-mode value state with pickled values, called on the Java state itself (what
     :class:`_DirectMapState` does for map state: one ``pickle.dumps`` per update instead of
     PyFlink's converter object; the stored bytes are the same)."""
 
-    __slots__ = ("_j", "_wrapper")
-
-    def __init__(self, wrapper: Any) -> None:
-        self._wrapper = wrapper
-        self._j = wrapper._state
+    __slots__ = ()
 
     @classmethod
     def over(cls, state: Any) -> Any:
@@ -181,12 +184,6 @@ class _DirectValueState:
             self._j.update(None)
         else:
             self._j.update(pickle.dumps(value))
-
-    def clear(self) -> None:
-        self._j.clear()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._wrapper, name)
 
 
 class _JavaKeySwitch:
