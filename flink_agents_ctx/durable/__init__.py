@@ -7,8 +7,8 @@
 - :mod:`journal`: the call-journal port and its keyed-state implementation (the write-ahead store's
   journal is :mod:`flink_agents_ctx.action_state.journal`).
 - :mod:`executor`: attempts, retries, and the worker pool whose outcomes come back by key.
-- :mod:`calls`: one call of a session: its identity, the record of its outcome, its in-flight
-  bookkeeping.
+- :mod:`calls`: one call of a session: its identity, the record of its outcome, and the work
+  object that runs it away from the action (its in-flight bookkeeping too).
 - :mod:`session`: positions, matching and replaying the calls of one action execution.
 - :mod:`step_loop`: the asyncio loop an async action runs on, stepped by the operator.
 """
