@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -184,6 +185,7 @@ def main() -> None:
         return
     kinds = [k for k in ("bare", "one", "two") if k in args.only.split(",")]
     rates: dict[str, float] = {}
+    per_round: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print(
@@ -191,9 +193,11 @@ def main() -> None:
             f"cpus={os.cpu_count()} rounds={args.rounds} switch-interval={args.switch_interval:g} s"
         )
         for round_no in range(1, args.rounds + 1):
+            per_round.append({})
             for kind in kinds:
                 rate, wall = run(kind, args.records, args.keys, work, args.switch_interval)
                 rates[kind] = max(rates.get(kind, 0.0), rate)
+                per_round[-1][kind] = rate
                 print(
                     f"round {round_no} {LABELS[kind]:32s} {rate:10,.0f} records/s  "
                     f"(job wall {wall:.1f} s)"
@@ -203,8 +207,12 @@ def main() -> None:
     if "bare" in rates:
         for kind, target in (("one", 0.65), ("two", 0.5)):
             if kind in rates:
+                # The best rates can come from different rounds; the median of the rounds' own
+                # ratios is steadier when single jobs scatter.
+                median = statistics.median(r[kind] / r["bare"] for r in per_round)
                 print(
-                    f"ratio {kind}/bare = {rates[kind] / rates['bare']:.2f}  (target >= {target})"
+                    f"ratio {kind}/bare = {rates[kind] / rates['bare']:.2f}  (target >= {target}; "
+                    f"median of the rounds' ratios {median:.2f})"
                 )
 
 

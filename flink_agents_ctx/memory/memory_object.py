@@ -228,11 +228,13 @@ class MemoryObject:
     Paths are relative to this object and use dots: ``mem.set("user.name", "Ada")``.
     """
 
-    __slots__ = ("_path", "_tree")
+    __slots__ = ("_absolute", "_path", "_tree")
 
     def __init__(self, tree: MemoryTree, path: str) -> None:
         self._tree = tree
         self._path = path
+        # Valid relative paths already seen, to their absolute paths (bounded).
+        self._absolute: dict[str, str] = {}
 
     @property
     def path(self) -> str:
@@ -243,8 +245,20 @@ class MemoryObject:
     def memory_type(self) -> MemoryType:
         return self._tree.memory_type
 
-    # get and set are an action's most frequent calls: the common case (a valid relative path
-    # on the mailbox thread) is tested inline, everything else goes the general way.
+    # get and set are an action's most frequent calls: the common case (a relative path seen
+    # before, on the mailbox thread) is one test and one lookup, everything else goes the
+    # general way.
+
+    def _absolute_path(self, path: Any) -> str:
+        """The absolute path of relative ``path`` (raises MemoryPathError for an invalid one)."""
+        if type(path) is str and path and path[0] != "." and path[-1] != "." and ".." not in path:
+            absolute = f"{self._path}.{path}" if self._path else path
+            known = self._absolute
+            if len(known) >= _REF_CACHE_SIZE:
+                known.clear()
+            known[path] = absolute
+            return absolute
+        return _join(self._path, _check_path(path))  # raises
 
     def get(self, path: str | MemoryRef) -> Any:
         """The value at ``path`` (or a ref), a :class:`MemoryObject` for an object, else ``None``."""
@@ -252,8 +266,9 @@ class MemoryObject:
         mailbox = tree.mailbox
         if get_ident() != mailbox.thread_id or current_durable_call() is not None:
             mailbox.check("memory get")
-        if type(path) is str and path and path[0] != "." and path[-1] != "." and ".." not in path:
-            absolute = f"{self._path}.{path}" if self._path else path
+        absolute = self._absolute.get(path) if type(path) is str else None
+        if absolute is not None:
+            pass
         elif isinstance(path, MemoryRef):
             peer = tree.peers.get(path.memory_type)
             if peer is None:
@@ -264,7 +279,7 @@ class MemoryObject:
                 )
             tree, absolute = peer, _check_path(path.path)
         else:
-            absolute = _join(self._path, _check_path(path))  # raises
+            absolute = self._absolute_path(path)
         entry = tree.store.get(absolute) if not tree.validate_ancestors else tree.node(absolute)
         if entry is None:
             return None
@@ -286,9 +301,8 @@ class MemoryObject:
         mailbox = tree.mailbox
         if get_ident() != mailbox.thread_id or current_durable_call() is not None:
             mailbox.check("memory set")
-        if type(path) is str and path and path[0] != "." and path[-1] != "." and ".." not in path:
-            return tree.set(f"{self._path}.{path}" if self._path else path, value)
-        return tree.set(_join(self._path, _check_path(path)), value)
+        absolute = self._absolute.get(path) if type(path) is str else None
+        return tree.set(absolute or self._absolute_path(path), value)
 
     def new_object(self, path: str, overwrite: bool = False) -> MemoryObject:
         """Create an object at ``path`` (an existing object is kept with its children).

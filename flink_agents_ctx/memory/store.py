@@ -29,12 +29,15 @@ _MISSING: Any = object()
 class CachedMemoryStore:
     """Entries by flattened path over a keyed :class:`MapStore` (see the module docstring)."""
 
-    __slots__ = ("_cache", "_dirty", "_keep", "_kept", "_key", "_state")
+    __slots__ = ("_cache", "_keep", "_kept", "_key", "_removed", "_state", "_writes")
 
     def __init__(self, state: MapStore, keep_keys: int = 0) -> None:
         self._state = state
         self._cache: dict[str, Any] = {}
-        self._dirty: set[str] = set()
+        # Unflushed writes (also in the cache), and which of them are removals (entry None):
+        # kept apart so that a flush without removals hands the writes to state as they are.
+        self._writes: dict[str, Any] = {}
+        self._removed: set[str] = set()
         self._keep = keep_keys
         self._kept: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
         self._key: Hashable = None
@@ -60,7 +63,7 @@ class CachedMemoryStore:
         cache = self._cache
         if not cache:  # nothing read or written (every unflushed write is in the cache too)
             return
-        if self._keep and not self._dirty:
+        if self._keep and not self._writes:
             kept = self._kept
             kept[self._key] = cache
             if len(kept) > self._keep:
@@ -68,7 +71,8 @@ class CachedMemoryStore:
             self._cache = {}
         else:
             cache.clear()
-            self._dirty.clear()
+            self._writes.clear()
+            self._removed.clear()
 
     def get(self, path: str) -> Any:
         """The entry at ``path`` or ``None``."""
@@ -79,54 +83,58 @@ class CachedMemoryStore:
         return entry
 
     def put(self, path: str, entry: Any) -> None:
-        self._cache[path] = entry
-        self._dirty.add(path)
+        self._cache[path] = self._writes[path] = entry
+        if self._removed:
+            self._removed.discard(path)
 
     def remove(self, path: str) -> None:
-        self._cache[path] = None
-        self._dirty.add(path)
+        self._cache[path] = self._writes[path] = None
+        self._removed.add(path)
 
     @property
     def has_changes(self) -> bool:
-        return bool(self._dirty)
+        return bool(self._writes)
 
     def flush_writes(self) -> bool:
         """Write every changed entry to state; cached reads stay. Returns whether there were any."""
-        dirty = self._dirty
-        if not dirty:
+        writes = self._writes
+        if not writes:
             return False
-        cache, state = self._cache, self._state
-        puts = {}
-        for path in dirty:
-            entry = cache[path]
-            if entry is None:
+        state = self._state
+        removed = self._removed
+        if removed:
+            for path in removed:
                 state.remove(path)
-            else:
-                puts[path] = entry
-        dirty.clear()
-        if len(puts) == 1:
-            state.put(*puts.popitem())
-        elif puts:
-            state.put_all(puts)  # one call into the state backend for the lot
+                del writes[path]
+            removed.clear()
+        if len(writes) == 1:
+            state.put(*writes.popitem())
+        elif writes:
+            self._writes = {}
+            state.put_all(writes)  # one call into the state backend for the lot
         return True
 
     def take_writes(self) -> dict[str, Any]:
         """Take the unflushed writes out of the cache (an action suspends; other keys run
         meanwhile); the cached reads stay."""
-        cache = self._cache
-        writes = {path: cache.pop(path) for path in self._dirty}
-        self._dirty.clear()
+        cache, writes = self._cache, self._writes
+        for path in writes:
+            del cache[path]
+        self._writes = {}
+        self._removed.clear()
         return writes
 
     def put_back(self, writes: dict[str, Any]) -> None:
         """Put back writes taken by :meth:`take_writes` (the action resumes; its key is current)."""
         self._cache.update(writes)
-        self._dirty.update(writes)
+        self._writes.update(writes)
+        self._removed.update(path for path, entry in writes.items() if entry is None)
 
     def discard(self) -> None:
         """Forget every cached read and unflushed write of the current key."""
         self._cache.clear()
-        self._dirty.clear()
+        self._writes.clear()
+        self._removed.clear()
 
     def clear(self) -> None:
         """Remove every entry of the current key, in state and cache."""
