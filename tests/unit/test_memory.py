@@ -296,3 +296,60 @@ def test_memory_keeps_its_own_copies() -> None:
     commit(tree)
     assert mem.get("l") == [1, {"a": [2]}]
     assert mem.get_fields() == {"l": [1, {"a": [2]}]}
+
+
+def test_the_last_write_of_a_path_wins_at_flush_whether_put_or_remove() -> None:
+    state = InMemoryKeyedState()
+    state.set_current_key("k")
+    store = CachedMemoryStore(state.map_state("m"))
+    store.put("a", ("v", 1))
+    store.put("b", ("v", 2))
+    store.put("c", ("v", 3))
+    assert store.flush_writes() is True
+    store.remove("a")
+    store.put("a", ("v", 10))  # removed, then written again: written
+    store.put("b", ("v", 20))
+    store.remove("b")  # written, then removed: removed
+    store.put("d", ("v", 4))
+    assert store.flush_writes() is True
+    assert store.flush_writes() is False  # nothing left to write
+    store.discard()
+    assert {p: store.get(p) for p in "abcd"} == {
+        "a": ("v", 10),
+        "b": None,
+        "c": ("v", 3),
+        "d": ("v", 4),
+    }
+
+
+def test_writes_taken_while_an_action_waits_come_back_with_their_removals() -> None:
+    state = InMemoryKeyedState()
+    state.set_current_key("k")
+    store = CachedMemoryStore(state.map_state("m"))
+    store.put("gone", ("v", 0))
+    store.flush_writes()
+    store.remove("gone")
+    store.put("new", ("v", 1))
+    taken = store.take_writes()
+    assert taken == {"gone": None, "new": ("v", 1)}
+    assert not store.has_changes
+    assert store.get("gone") == ("v", 0)  # the cache shows state again meanwhile
+    store.put_back(taken)
+    assert store.flush_writes() is True
+    store.discard()
+    assert store.get("gone") is None
+    assert store.get("new") == ("v", 1)
+
+
+@pytest.mark.parametrize("path", ["a..b", ".a", "a.", ""])
+def test_a_malformed_path_is_rejected_after_valid_ones_were_seen(path: str) -> None:
+    tree, _ = make_tree()
+    mem = tree.root()
+    mem.set("a.b", 1)
+    assert mem.get("a.b") == 1  # a path seen before resolves from the object's cache
+    with pytest.raises(MemoryPathError):
+        mem.set(path, 2)
+    with pytest.raises(MemoryPathError):
+        mem.get(path)
+    assert mem.get("b") is None
+    assert mem.get("a").get("b") == 1
