@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import operator
 import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar, dataclass_transform
@@ -102,9 +103,17 @@ _PLAIN = (str, int, bool, type(None))
 _PLAIN_TYPES = frozenset(_PLAIN)
 
 
+# Each event class's field values in one C call (every event has at least two fields, so the
+# getter returns a tuple).
+_field_values: dict[type, Callable[[Event], tuple[Any, ...]]] = {}
+
+
 def check_json_serialisable(event: Event) -> None:
     """Raise :class:`EventSerializationError` naming the first field the event-field policy of
     :mod:`flink_agents_ctx.values` does not allow."""
+    values = _field_values.get(type(event))
+    if values is not None and _PLAIN_TYPES.issuperset(map(type, values(event))):
+        return  # every field a str, int, bool or None: the common case, checked in C
     if not isinstance(event, Event):
         raise EventSerializationError(
             f"send_event takes an Event, got {type(event).__name__}; wrap the value in an event "
@@ -113,9 +122,10 @@ def check_json_serialisable(event: Event) -> None:
             event_id="",
             field="",
         )
-    fields = getattr(event, "__dict__", None)
-    if fields is not None and _PLAIN_TYPES.issuperset(map(type, fields.values())):
-        return  # every attribute a str, int, bool or None: the common case, checked in C
+    if values is None:
+        values = _field_values[type(event)] = operator.attrgetter(*event._field_names)
+        if _PLAIN_TYPES.issuperset(map(type, values(event))):
+            return
     for name in event._field_names:
         value = getattr(event, name)
         if type(value) in _PLAIN:
