@@ -239,7 +239,7 @@ class JavaEndpoint:
         tree = self._trees.get(memory)
         if tree is None:
             raise OperatorStateError(f"the Java bridge named an unknown memory {memory!r}")
-        return MemoryObject(tree, base)
+        return tree.root() if not base else MemoryObject(tree, base)
 
     # -- memory (the most frequent calls: no closures on their path) --------------------------
 

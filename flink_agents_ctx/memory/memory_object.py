@@ -32,6 +32,8 @@ _REF_CACHE_SIZE = 4096
 _SCALARS = (type(None), bool, int, float, str, bytes)
 _CONTAINERS = (list, dict)
 
+_NO_PATHS: dict[str, str] = {}  # what an object other than the root looks paths up in: nothing
+
 NESTED_OBJECT = "NestedObject"
 """What :meth:`MemoryObject.get_fields` shows for a child that is itself an object."""
 
@@ -233,8 +235,9 @@ class MemoryObject:
     def __init__(self, tree: MemoryTree, path: str) -> None:
         self._tree = tree
         self._path = path
-        # Valid relative paths already seen, to their absolute paths (bounded).
-        self._absolute: dict[str, str] = {}
+        # The root (one per memory, long-lived) keeps the valid paths it has seen (bounded);
+        # other objects are views made per access, for which a cache would not pay.
+        self._absolute: dict[str, str] = {} if path == _ROOT else _NO_PATHS
 
     @property
     def path(self) -> str:
@@ -252,12 +255,13 @@ class MemoryObject:
     def _absolute_path(self, path: Any) -> str:
         """The absolute path of relative ``path`` (raises MemoryPathError for an invalid one)."""
         if type(path) is str and path and path[0] != "." and path[-1] != "." and ".." not in path:
-            absolute = f"{self._path}.{path}" if self._path else path
+            if self._path:
+                return f"{self._path}.{path}"
             known = self._absolute
             if len(known) >= _REF_CACHE_SIZE:
                 known.clear()
-            known[path] = absolute
-            return absolute
+            known[path] = path
+            return path
         return _join(self._path, _check_path(path))  # raises
 
     def get(self, path: str | MemoryRef) -> Any:
