@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from flink_agents_ctx.durable.codec import get_codec
 from flink_agents_ctx.errors import ConfigError, FlinkAgentsError
-from flink_agents_ctx.mailbox import current_durable_call, enter_durable_scope, exit_durable_scope
+from flink_agents_ctx.mailbox import current_durable_call
 
 
 class MismatchMode(str, enum.Enum):
@@ -183,13 +183,3 @@ def current_call() -> CallInfo:
             "durable_execute_async"
         )
     return info
-
-
-def set_current_call(info: CallInfo | None) -> Any:
-    """Bind ``info`` for the calling thread (it also marks the thread as inside a durable call);
-    returns a token for :func:`reset_current_call`."""
-    return enter_durable_scope(info)
-
-
-def reset_current_call(token: Any) -> None:
-    exit_durable_scope(token)

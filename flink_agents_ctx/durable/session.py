@@ -162,7 +162,8 @@ class DurableSession:
         raise as_raisable(outcome.error)
 
     def _run_here(self, call: Call) -> Outcome:
-        """Run a new call without a timeout on this thread (what :meth:`_work` does for it)."""
+        """Run a new call without a timeout on this thread: what :meth:`_work` does for it, without
+        building a :class:`CallWork` (about 5,000 instructions per call, measured with callgrind)."""
         if self._mode is MismatchMode.REPLAY_ONLY:
             return self._work(call, None, False)()  # raises JournalMissError
         self._stats.calls += 1

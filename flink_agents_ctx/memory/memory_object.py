@@ -264,6 +264,17 @@ class MemoryObject:
             return path
         return _join(self._path, _check_path(path))  # raises
 
+    def _resolve_ref(self, ref: MemoryRef) -> tuple[MemoryTree, str]:
+        """The memory and absolute path a reference names (raises MemoryPathError)."""
+        peer = self._tree.peers.get(ref.memory_type)
+        if peer is None:
+            raise MemoryPathError(
+                f"{ref.memory_type.value} memory is not available in this context",
+                path=ref.path,
+                memory_type=ref.memory_type.value,
+            )
+        return peer, _check_path(ref.path)
+
     def get(self, path: str | MemoryRef) -> Any:
         """The value at ``path`` (or a ref), a :class:`MemoryObject` for an object, else ``None``."""
         tree = self._tree
@@ -271,19 +282,11 @@ class MemoryObject:
         if get_ident() != mailbox.thread_id or current_durable_call() is not None:
             mailbox.check("memory get")
         absolute = self._absolute.get(path) if type(path) is str else None
-        if absolute is not None:
-            pass
-        elif isinstance(path, MemoryRef):
-            peer = tree.peers.get(path.memory_type)
-            if peer is None:
-                raise MemoryPathError(
-                    f"{path.memory_type.value} memory is not available in this context",
-                    path=path.path,
-                    memory_type=path.memory_type.value,
-                )
-            tree, absolute = peer, _check_path(path.path)
-        else:
-            absolute = self._absolute_path(path)
+        if absolute is None:
+            if isinstance(path, MemoryRef):
+                tree, absolute = self._resolve_ref(path)
+            else:
+                absolute = self._absolute_path(path)
         entry = tree.store.get(absolute) if not tree.validate_ancestors else tree.node(absolute)
         if entry is None:
             return None
