@@ -1,10 +1,12 @@
 """The Java bridge jar: where it is, and building it with ``javac`` when it is missing or stale.
 
 The jar (``flinkagentsctx.api`` for Java actions to code against, ``flinkagentsctx.bridge`` for the
-operator) ships inside the package as ``flink_agents_ctx/_jars/flink-agents-ctx-bridge.jar``. In a
-source checkout, ``java-bridge/`` holds its sources and the jar is rebuilt whenever they change
+operator's side of Java actions, ``flinkagentsctx.operator`` for the thread-mode agent operator)
+ships inside the package as ``flink_agents_ctx/_jars/flink-agents-ctx-bridge.jar``. In a source
+checkout, ``java-bridge/`` holds its sources and the jar is rebuilt whenever they change
 (``python -m flink_agents_ctx.bridge_jar``, which ``./dev`` runs). Nothing is downloaded: the
-sources compile against the pemja classes inside PyFlink's ``flink-python`` jar.
+sources compile against the apache-flink wheel's ``flink-python`` jar (pemja, PyFlink's operators)
+and ``flink-dist`` jar (the DataStream runtime).
 
 Command line::
 
@@ -56,6 +58,14 @@ def flink_python_jar() -> Path:
     found = sorted(glob.glob(str(flink_home() / "opt" / "flink-python-*.jar")))
     if not found:
         raise JavaBridgeError(f"no flink-python jar under {flink_home() / 'opt'}")
+    return Path(found[-1])
+
+
+def flink_dist_jar() -> Path:
+    """The ``flink-dist`` jar of the wheel (the DataStream runtime the operator class extends)."""
+    found = sorted(glob.glob(str(flink_home() / "lib" / "flink-dist*.jar")))
+    if not found:
+        raise JavaBridgeError(f"no flink-dist jar under {flink_home() / 'lib'}")
     return Path(found[-1])
 
 
@@ -139,7 +149,7 @@ def bridge_jar() -> Path:
     """
     target = JAR_DIR / JAR_NAME
     if MAIN_SOURCES.is_dir():
-        return _build(MAIN_SOURCES, lambda: [flink_python_jar()], target)
+        return _build(MAIN_SOURCES, lambda: [flink_python_jar(), flink_dist_jar()], target)
     if target.exists():
         return target
     raise JavaBridgeError(

@@ -108,9 +108,19 @@ SHORT_TERM_MEMORY_CACHE_KEYS: ConfigOption[int] = ConfigOption(
     int,
     4096,
     "Short-term memory read from state stays cached in the operator for this many most recently "
-    "used keys, so a key's next input reads it without a call into the state backend (writes "
-    "always go to state). 0 turns it off; a TTL on short-term memory turns it off too.",
+    "used keys, so a key's next input reads it without a call into the state backend (see "
+    "short-term-memory.write-behind for writes). 0 turns it off; a TTL on short-term memory "
+    "turns it off too.",
     minimum=0,
+)
+SHORT_TERM_MEMORY_WRITE_BEHIND: ConfigOption[bool] = ConfigOption(
+    "short-term-memory.write-behind",
+    bool,
+    True,
+    "In thread mode, committed short-term memory writes stay in the operator (for the keys it "
+    "caches, short-term-memory.cache-keys) and go to keyed state just before each checkpoint or "
+    "savepoint barrier, instead of one call into the state backend per action. false writes "
+    "them when each action commits. Off without the cache (cache-keys 0, or a TTL).",
 )
 JOB_IDENTIFIER: ConfigOption[str] = ConfigOption(
     "job-identifier",
@@ -190,6 +200,7 @@ register_options(
     SHORT_TERM_MEMORY_TTL_UPDATE_TYPE,
     SHORT_TERM_MEMORY_TTL_VISIBILITY,
     SHORT_TERM_MEMORY_CACHE_KEYS,
+    SHORT_TERM_MEMORY_WRITE_BEHIND,
     JOB_IDENTIFIER,
     NUM_ASYNC_THREADS,
     DURABLE_MISMATCH_MODE,

@@ -13,6 +13,12 @@ callbacks (at most that many keys, least recently used dropped first): an entry 
 always what state holds, because only this operator instance writes its keys' state and it writes
 through this cache. That does not hold with a state time-to-live (entries expire in state, and
 reads refresh them), so memories with a TTL keep nothing between callbacks.
+
+Once the operator can write before every checkpoint barrier, a store that keeps keys hands its
+committed writes to a :class:`~flink_agents_ctx.memory.write_behind.WriteBehind` instead of state
+(:meth:`defer`). What it holds for a key then stands in for state in the key's cache: a cache
+built again for the key (after it was dropped, or discarded by an action that raised) starts from
+the held entries.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
-from flink_agents_ctx.backends.protocols import MapStore
+from flink_agents_ctx.backends.protocols import KeySwitch, MapStore
+from flink_agents_ctx.memory.write_behind import WriteBehind
 
 _MISSING: Any = object()
 
@@ -29,7 +36,7 @@ _MISSING: Any = object()
 class CachedMemoryStore:
     """Entries by flattened path over a keyed :class:`MapStore` (see the module docstring)."""
 
-    __slots__ = ("_cache", "_keep", "_kept", "_key", "_removed", "_state", "_writes")
+    __slots__ = ("_behind", "_cache", "_keep", "_kept", "_key", "_removed", "_state", "_writes")
 
     def __init__(self, state: MapStore, keep_keys: int = 0) -> None:
         self._state = state
@@ -42,11 +49,22 @@ class CachedMemoryStore:
         self._keep = keep_keys
         self._kept: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
         self._key: Hashable = None
+        self._behind: WriteBehind | None = None
 
     @property
     def keeps_keys(self) -> bool:
         """Whether reads are kept between callbacks (only then does :meth:`enter` do anything)."""
         return bool(self._keep)
+
+    def defer(self, switch: KeySwitch) -> WriteBehind:
+        """From now on, hold committed writes back (at most as many keys as are kept) until the
+        returned object writes them out. Only a store that keeps keys can: its caches are what
+        make held writes visible to later reads."""
+        if not self._keep:
+            raise ValueError("only a store that keeps keys between callbacks can defer writes")
+        if self._behind is None:
+            self._behind = WriteBehind(self._state, switch, self._keep)
+        return self._behind
 
     def enter(self, key: Hashable) -> None:
         """The operator turns to ``key`` (its state is current): reads kept for it serve again.
@@ -55,6 +73,10 @@ class CachedMemoryStore:
             kept = self._kept.pop(key, None)
             if kept is not None:
                 self._cache = kept
+            elif self._behind is not None:
+                held = self._behind.held(key)
+                if held is not None:
+                    self._cache = dict(held)
         self._key = key
 
     def leave(self) -> None:
@@ -101,6 +123,11 @@ class CachedMemoryStore:
         writes = self._writes
         if not writes:
             return False
+        if self._behind is not None:
+            self._writes = {}
+            self._removed.clear()
+            self._behind.hold(self._key, writes)
+            return True
         state = self._state
         removed = self._removed
         if removed:
@@ -121,6 +148,9 @@ class CachedMemoryStore:
         cache, writes = self._cache, self._writes
         for path in writes:
             del cache[path]
+        held = self._held()
+        if held:
+            cache.update((path, held[path]) for path in writes if path in held)
         self._writes = {}
         self._removed.clear()
         return writes
@@ -132,12 +162,22 @@ class CachedMemoryStore:
         self._removed.update(path for path, entry in writes.items() if entry is None)
 
     def discard(self) -> None:
-        """Forget every cached read and unflushed write of the current key."""
+        """Forget every cached read and unflushed write of the current key (committed writes
+        held back stay)."""
         self._cache.clear()
         self._writes.clear()
         self._removed.clear()
+        held = self._held()
+        if held:
+            self._cache.update(held)
+
+    def _held(self) -> dict[str, Any] | None:
+        behind = self._behind
+        return None if behind is None else behind.held(self._key)
 
     def clear(self) -> None:
         """Remove every entry of the current key, in state and cache."""
+        if self._behind is not None:
+            self._behind.drop(self._key)
         self.discard()
         self._state.clear()

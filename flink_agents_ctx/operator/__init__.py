@@ -9,6 +9,8 @@
   journals, store), for the Flink function and the harness alike.
 - ``probe``: read-only views for tests.
 - ``flink_function``: the thin PyFlink ``KeyedProcessFunction`` adapter around the core.
+- ``barrier``: how the thread-mode Java operator (``AgentKeyedProcessOperator``) finds the function
+  to call before each checkpoint barrier.
 - ``pipeline``: ``AgentsExecutionEnvironment``, wiring an agent into a DataStream job.
 - ``_compat``: workarounds for PyFlink specifics, in one place.
 """

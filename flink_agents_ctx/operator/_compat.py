@@ -6,12 +6,16 @@
   We put the running interpreter's directory first on ``PATH`` before the JVM starts.
 - The execution mode and the Python executable are read from the environment's configuration when an
   operator is created, so we set our defaults there when the user has not.
+- Thread-mode agent operators are built from our subclass of PyFlink's keyed process operator
+  (:func:`keyed_operator_class`), which adds a call before each checkpoint barrier.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 EXECUTION_MODE = "python.execution-mode"
@@ -117,3 +121,34 @@ def trigger_savepoint(job_client: Any, directory: str | None = None) -> str:
     :func:`stop_with_savepoint` for why this does not use PyFlink's own method."""
     future = job_client._j_job_client.triggerSavepoint(directory, _canonical_format())
     return str(future.get())
+
+
+_KEYED_OPERATOR = "EmbeddedPythonKeyedProcessOperator"
+
+
+@contextlib.contextmanager
+def keyed_operator_class(java_class: str) -> Iterator[bool]:
+    """Within the block, PyFlink builds thread-mode keyed process operators from ``java_class``
+    (a subclass of its ``EmbeddedPythonKeyedProcessOperator`` with the same constructor) instead.
+
+    PyFlink picks the Java class by its short name on the gateway's JVM view when
+    ``KeyedStream.process`` runs; the view answers attributes set on it before looking the name
+    up. Yields whether the class could be loaded (if not, PyFlink's own class is used)."""
+    from py4j.java_gateway import JavaClass
+    from pyflink.java_gateway import get_gateway
+
+    jvm = get_gateway().jvm
+    try:
+        found = jvm
+        for part in java_class.split("."):
+            found = getattr(found, part)
+    except Exception:
+        found = None
+    if not isinstance(found, JavaClass):
+        yield False
+        return
+    setattr(jvm, _KEYED_OPERATOR, found)
+    try:
+        yield True
+    finally:
+        delattr(jvm, _KEYED_OPERATOR)

@@ -33,12 +33,13 @@ from flink_agents_ctx.durable.records import CallRecord
 from flink_agents_ctx.errors import OperatorStateError
 from flink_agents_ctx.events import ActionFailedEvent, Event, InputEvent, OutputEvent
 from flink_agents_ctx.execution.action_execution import ActionBody, ActionExecution, ActionOutcome
+from flink_agents_ctx.memory.write_behind import WriteBehind
 from flink_agents_ctx.metrics.builtin import Tally
 from flink_agents_ctx.metrics.group import MetricGroup
 from flink_agents_ctx.operator.parts import OperatorParts
 from flink_agents_ctx.operator.progress import Progress
 from flink_agents_ctx.operator.runs import KeyMeta, Run
-from flink_agents_ctx.operator.wakeups import LiveRun
+from flink_agents_ctx.operator.wakeups import LiveRun, wait_s
 
 _log = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ class OperatorCore:
         self._metas: dict[Hashable, KeyMeta] = {}
         # The key switch's handle of each key that parked recently (asking for it is a JVM call).
         self._handles: dict[Hashable, object] = {}
+        self._defer = parts.defer_writes
+        self._behind: WriteBehind | None = None
 
     # -- entry points (the current key of the state backend is ``key``) ----------------------
 
@@ -131,7 +134,7 @@ class OperatorCore:
                     self._wakeups.ensure_poll(timers)
             else:
                 while end_of_input and self.is_busy(key):
-                    self._executor.wait(key, self._wait_s([self._live[key]]))
+                    self._executor.wait(key, wait_s([self._live[key]]))
                     self._advance(key, timers, outputs, None)
         finally:
             self._metrics.maybe_flush()
@@ -195,7 +198,7 @@ class OperatorCore:
                 if not parked:
                     return
                 if not ready:
-                    self._executor.wait(None, self._wait_s(parked))
+                    self._executor.wait(None, wait_s(parked))
         finally:
             if home is not None:
                 switch.switch_to(home)
@@ -210,15 +213,6 @@ class OperatorCore:
                 if due is not None and due <= now and key not in ready:
                     ready.append(key)
         return ready
-
-    @staticmethod
-    def _wait_s(parked: list[LiveRun]) -> float:
-        dues = [
-            due
-            for live in parked
-            if live.execution is not None and (due := live.execution.next_due()) is not None
-        ]
-        return 0.05 if not dues else min(0.05, max(0.0, min(dues) - time.monotonic()))
 
     # -- scheduling runs ---------------------------------------------------------------------
 
@@ -444,6 +438,19 @@ class OperatorCore:
             if log is not None:
                 log.event(key, event, step.action, step.event.id)
             self._dispatch(run, event)
+
+    # -- checkpoint barriers (see flink_agents_ctx.operator.barrier) --------------------------
+
+    def attach_barrier(self) -> None:
+        """The operator calls :meth:`before_snapshot` before every barrier from now on: committed
+        short-term memory writes may wait for it (when the configuration allows)."""
+        if self._defer is not None and self._behind is None:
+            self._behind = self._defer()
+
+    def before_snapshot(self) -> None:
+        """A checkpoint barrier is next: write what is held back to keyed state."""
+        if self._behind is not None:
+            self._behind.write_out()
 
     # -- tests and shutdown -------------------------------------------------------------------
 

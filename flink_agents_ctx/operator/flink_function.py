@@ -15,6 +15,7 @@ from flink_agents_ctx.agent import Agent
 from flink_agents_ctx.backends.flink_state import FlinkKeyedState
 from flink_agents_ctx.config import GIL_SWITCH_INTERVAL_US, JOB_IDENTIFIER, AgentConfig
 from flink_agents_ctx.errors import ConfigError
+from flink_agents_ctx.operator import barrier
 from flink_agents_ctx.operator._compat import flink_job_id, input_timestamp, subtask_index
 from flink_agents_ctx.operator.core import OperatorCore
 from flink_agents_ctx.operator.wiring import JobFacts, build_operator
@@ -97,6 +98,16 @@ class AgentFunction(KeyedProcessFunction):  # type: ignore[misc]
                 subtask=subtask_index(runtime_context),
             ),
         ).core
+        # In thread mode the operator claims this right after open() and calls before_snapshot()
+        # before every checkpoint barrier (flink_agents_ctx.operator.barrier).
+        barrier.offer(self)
+
+    def attach(self) -> None:
+        self._get_core().attach_barrier()
+
+    def before_snapshot(self) -> None:
+        if self._core is not None:
+            self._core.before_snapshot()
 
     def _get_core(self) -> OperatorCore:
         if self._core is None:

@@ -12,6 +12,7 @@ from flink_agents_ctx.durable.journal import KeyedJournals
 from flink_agents_ctx.event_log import EventLog
 from flink_agents_ctx.execution.action_execution import ActionBody
 from flink_agents_ctx.execution.services import ExecutionServices
+from flink_agents_ctx.memory.write_behind import WriteBehind
 from flink_agents_ctx.operator.progress import ProgressFile
 from flink_agents_ctx.operator.runs import KeyRuns
 from flink_agents_ctx.operator.wakeups import Wakeups
@@ -32,3 +33,6 @@ class OperatorParts:
     closers: tuple[Callable[[], None], ...] = field(default=())
     progress: ProgressFile | None = None
     event_log: EventLog | None = None
+    #: Starts holding committed short-term memory writes back until checkpoint barriers, once
+    #: the operator calls before each (``short-term-memory.write-behind``); None: never.
+    defer_writes: Callable[[], WriteBehind] | None = None

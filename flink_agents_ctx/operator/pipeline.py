@@ -29,6 +29,10 @@ if not _JVM_STARTED_BEFORE_IMPORT:
     jdk.apply_choice()
 _log = logging.getLogger(__name__)
 
+# The thread-mode agent operator: PyFlink's keyed process operator plus a call before each
+# checkpoint barrier (java-bridge/src/main/java/flinkagentsctx/operator/).
+AGENT_OPERATOR_CLASS = "flinkagentsctx.operator.AgentKeyedProcessOperator"
+
 
 class AgentsExecutionEnvironment:
     """Entry point for running agents in a DataStream job::
@@ -123,6 +127,9 @@ class AgentBuilder:
         name = name or f"agent-{type(self._agent).__name__}"
         if any(spec.kind is ActionKind.JAVA for spec in self._agent.actions.values()):
             _ship_java_bridge(self._env, name)
+        thread_mode = _execution_mode(self._env) == "thread"
+        if thread_mode:
+            _add_bridge_jar(self._env)
         interval, retained, timeout = _compat.checkpointing(self._env)
         settings = RunSettings.from_environ()
         facts = JobFacts(
@@ -133,7 +140,18 @@ class AgentBuilder:
             operator=name,
         )
         function = AgentFunction(self._agent, self._config, facts, self._key_selector)
-        return self._keyed.process(function, output_type=output_type).name(name).uid(name)
+        if not thread_mode:
+            return self._keyed.process(function, output_type=output_type).name(name).uid(name)
+        with _compat.keyed_operator_class(AGENT_OPERATOR_CLASS) as ours:
+            if not ours:
+                _log.warning(
+                    "the agent operator class %s is not on the job's class path: the operator "
+                    "runs without its checkpoint-barrier hook, and short-term memory writes go "
+                    "to state as each action commits",
+                    AGENT_OPERATOR_CLASS,
+                )
+            stream = self._keyed.process(function, output_type=output_type)
+        return stream.name(name).uid(name)
 
 
 def _apply_run_settings(j_conf: Any, settings: RunSettings) -> None:
@@ -163,8 +181,7 @@ def _apply_run_settings(j_conf: Any, settings: RunSettings) -> None:
 def _ship_java_bridge(env: StreamExecutionEnvironment, operator: str) -> None:
     """Java actions run in the TaskManager JVM through pemja: thread mode only, with the bridge
     jar on the job's class path."""
-    j_conf = _compat.env_configuration(env)
-    mode = str(j_conf.getString(_compat.EXECUTION_MODE, "thread"))
+    mode = _execution_mode(env)
     if mode != "thread":
         raise JavaBridgeError(
             f"agent operator '{operator}' has Java actions, and python.execution-mode is "
@@ -172,8 +189,17 @@ def _ship_java_bridge(env: StreamExecutionEnvironment, operator: str) -> None:
             "shares with Python. Set python.execution-mode to 'thread' (the default of "
             "AgentsExecutionEnvironment)"
         )
+    _add_bridge_jar(env)
+
+
+def _execution_mode(env: StreamExecutionEnvironment) -> str:
+    return str(_compat.env_configuration(env).getString(_compat.EXECUTION_MODE, "thread"))
+
+
+def _add_bridge_jar(env: StreamExecutionEnvironment) -> None:
+    """Put the bridge jar (Java actions' API, the agent operator class) on the job's class path."""
     uri = bridge_jar().as_uri()
-    if uri not in str(j_conf.getString(_compat.PIPELINE_JARS, "")):
+    if uri not in str(_compat.env_configuration(env).getString(_compat.PIPELINE_JARS, "")):
         env.add_jars(uri)
 
 

@@ -94,3 +94,14 @@ class Wakeups:
         if self._shared_poll and self._poll_at_ms is None:
             self._poll_at_ms = timers.now_ms() + self._poll_delay_ms
             timers.wake_at(self._poll_at_ms)
+
+
+def wait_s(parked: list[LiveRun]) -> float:
+    """How long to wait for calls of ``parked`` runs to finish: until the earliest timeout or
+    loop timer among them, at most 50 ms."""
+    dues = [
+        due
+        for live in parked
+        if live.execution is not None and (due := live.execution.next_due()) is not None
+    ]
+    return 0.05 if not dues else min(0.05, max(0.0, min(dues) - time.monotonic()))

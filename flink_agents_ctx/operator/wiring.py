@@ -31,7 +31,12 @@ from flink_agents_ctx.action_state.pruning import (
     longest_record_life_s,
 )
 from flink_agents_ctx.agent import AgentPlan
-from flink_agents_ctx.backends.protocols import KeyedStateBackend, MetricBackend, StateTtl
+from flink_agents_ctx.backends.protocols import (
+    KeyedStateBackend,
+    KeySwitch,
+    MetricBackend,
+    StateTtl,
+)
 from flink_agents_ctx.config import (
     ASYNC_MAX_WAKE_INTERVAL_MS,
     DURABLE_KEY_TTL_MS,
@@ -42,6 +47,7 @@ from flink_agents_ctx.config import (
     SHORT_TERM_MEMORY_TTL_MS,
     SHORT_TERM_MEMORY_TTL_UPDATE_TYPE,
     SHORT_TERM_MEMORY_TTL_VISIBILITY,
+    SHORT_TERM_MEMORY_WRITE_BEHIND,
     AgentConfig,
 )
 from flink_agents_ctx.context.java import JavaRuntime, RuntimeFactory
@@ -73,6 +79,7 @@ from flink_agents_ctx.long_term.vector_store import QdrantVectorStore
 from flink_agents_ctx.mailbox import Mailbox
 from flink_agents_ctx.memory.memory_object import MemoryTree
 from flink_agents_ctx.memory.store import CachedMemoryStore
+from flink_agents_ctx.memory.write_behind import WriteBehind
 from flink_agents_ctx.metrics.builtin import (
     DURABLE_CALLS_MADE,
     DURABLE_CALLS_REPLAYED,
@@ -218,8 +225,30 @@ def build_operator(
             if facts.progress_dir
             else None
         ),
+        defer_writes=_write_behind(services, key_switch, config),
     )
     return BuiltOperator(OperatorCore(parts), OperatorProbe(parts, store))
+
+
+def _write_behind(
+    services: ExecutionServices, switch: KeySwitch | None, config: AgentConfig
+) -> Callable[[], WriteBehind] | None:
+    """What starts holding short-term memory writes back until checkpoint barriers, where that is
+    possible (a key switch, reads cached between callbacks) and allowed."""
+    store = services.short_term.store
+    if switch is None or not store.keeps_keys:
+        return None
+    if config.get(SHORT_TERM_MEMORY_WRITE_BEHIND) is not True:
+        return None
+
+    def start() -> WriteBehind:
+        _log.info(
+            "short-term memory writes are held until the next checkpoint barrier "
+            "(short-term-memory.write-behind)"
+        )
+        return store.defer(switch)
+
+    return start
 
 
 def build_services(

@@ -115,6 +115,9 @@ class AgentTestHarness:
             java_runtime=java_runtime or _no_jvm,
             wall_clock=clock or time.time,
         )
+        # Like the thread-mode operator: committed short-term memory writes may wait for the
+        # next checkpoint barrier, which snapshot() stands for.
+        self._core.attach_barrier()
         self._wake: dict[Hashable, set[int]] = {}
         self._end_of_input: set[Hashable] = set()
         self._timers = _Timers(self)
@@ -231,7 +234,9 @@ class AgentTestHarness:
         return outputs
 
     def snapshot(self) -> HarnessSnapshot:
-        """Capture all keyed state and timers; valid at any moment, also while actions wait."""
+        """Capture all keyed state and timers; valid at any moment, also while actions wait.
+        Like a checkpoint barrier, it first writes what the operator holds back to state."""
+        self._core.before_snapshot()
         timers = pickle.dumps(({k: set(v) for k, v in self._wake.items()}, set(self._end_of_input)))
         return HarnessSnapshot(self.state.snapshot(), timers)
 
@@ -290,8 +295,10 @@ class AgentTestHarness:
         return harness
 
     def short_term_memory(self, key: Hashable) -> dict[str, Any]:
-        """Short-term memory of ``key`` as nested dicts."""
+        """Short-term memory of ``key`` as nested dicts (what the operator holds back is written
+        to state first, as at a checkpoint barrier)."""
         self.state.set_current_key(key)
+        self._core.before_snapshot()
         return self._probe.memory(MemoryType.SHORT_TERM)
 
     def sensory_memory(self, key: Hashable) -> dict[str, Any]:

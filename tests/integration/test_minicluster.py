@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -15,18 +16,28 @@ pytestmark = [pytest.mark.flink, pytest.mark.timeout(240)]
 def run_reference(
     tmp_path: Path, agent: str, inputs: list, config: dict | None = None, *mode: str
 ) -> list[str]:
+    return run_reference_job(tmp_path, agent, inputs, config, *mode)[0]
+
+
+def run_reference_job(
+    tmp_path: Path, agent: str, inputs: list, config: dict | None = None, *mode: str
+) -> tuple[list[str], str]:
+    """The job's output lines, and the Java class of its agent operator."""
     out = tmp_path / "out"
-    run_job(
+    result = run_job(
         "reference_job.py", str(out), agent, json.dumps(inputs), json.dumps(config or {}), *mode
     )
-    return read_lines(out)
+    (operator,) = re.findall(r"^AGENT OPERATOR (\S+)$", result.stdout, re.MULTILINE)
+    return read_lines(out), operator
 
 
 def test_reference_scenarios_thread_mode(tmp_path: Path) -> None:
     inputs = [["k", 0], ["k", 1], ["a", 10], ["b", 20], ["a", 1]]
-    lines = run_reference(tmp_path, "reference", inputs)
+    lines, operator = run_reference_job(tmp_path, "reference", inputs)
     # Parallelism 1: per key in input order; across keys in input order too.
     assert lines == ["2", "4", "22", "42", "4"]
+    # Ours: it calls the agent before every checkpoint barrier (memory writes wait for it).
+    assert operator == "flinkagentsctx.operator.AgentKeyedProcessOperator"
 
 
 def test_sensory_and_short_term_memory_thread_mode(tmp_path: Path) -> None:
@@ -35,8 +46,12 @@ def test_sensory_and_short_term_memory_thread_mode(tmp_path: Path) -> None:
 
 
 def test_reference_scenarios_process_mode(tmp_path: Path) -> None:
-    lines = run_reference(tmp_path, "reference", [["k", 0], ["k", 1]], None, "process")
+    lines, operator = run_reference_job(
+        tmp_path, "reference", [["k", 0], ["k", 1]], None, "process"
+    )
     assert lines == ["2", "4"]
+    # PyFlink's own (no barrier hook: memory writes go to state as each action commits)
+    assert operator.endswith(".ExternalPythonKeyedProcessOperator")
 
 
 def test_builtin_metrics_are_visible_through_the_rest_api() -> None:

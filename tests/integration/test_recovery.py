@@ -25,6 +25,8 @@ FAIL_AT = 100
 # A call logged this long before the restored checkpoint was triggered has had its outcome applied
 # to keyed state before the checkpoint barrier reached the agent (applying takes milliseconds).
 APPLY_MARGIN_S = 0.2
+# Logged when the operator holds short-term memory writes until checkpoint barriers.
+WRITE_BEHIND = "short-term memory writes are held until the next checkpoint barrier"
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,8 @@ def test_failure_mid_stream_restores_the_checkpoint_without_redoing_finished_cal
     log = flink_log(run.logs)
     restored = re.search(r"Restoring job \S+ from Checkpoint (\d+) @ (\d+)", log)
     assert restored, "the job did not restart from a checkpoint"
+    # Memory writes waited for the barriers, and the outputs (which carry memory) are still exact.
+    assert WRITE_BEHIND in log
     assert int(restored.group(1)) >= held_until(run.calls)
     assert sorted(read_lines(run.out)) == failure_free
     calls = read_calls(run.calls)
@@ -175,6 +179,7 @@ def test_stop_with_savepoint_then_restore(tmp_path: Path, failure_free: list[str
     calls_before = len(read_calls(run.calls))
 
     run.start("--restore", savepoint, attempt="2")
+    assert WRITE_BEHIND in flink_log(run.logs / "1")
     assert sorted(read_lines(run.out)) == failure_free
     calls = read_calls(run.calls)
     made = Counter(c.idempotency_key for c in calls)

@@ -52,6 +52,9 @@ def main() -> None:
         .apply(agent)
         .to_datastream()
     )
+    # The Java operator PyFlink built for the agent (thread mode: ours, with the barrier hook).
+    operator = out._j_data_stream.getTransformation().getOperatorFactory().getOperator()
+    print("AGENT OPERATOR", operator.getClass().getName())
     lines = out.map(str, output_type=Types.STRING())
     lines.sink_to(FileSink.for_row_format(out_dir, Encoder.simple_string_encoder()).build())
     env.execute(f"reference-{agent_name}")
