@@ -15,6 +15,7 @@ The jobs run in ``--rounds`` rounds (bare, one, two, bare, one, two, ...) and th
 is kept, which steadies the ratios on a machine whose speed drifts between jobs.
 
 usage: ./dev bench operator_overhead [--records N] [--keys K] [--rounds R] [--only bare,one,two]
+                                    [--checkpoint-ms MS]
 """
 
 from __future__ import annotations
@@ -122,7 +123,12 @@ def _pairs(keys: int, switch_interval: float | None) -> Any:
 
 
 def run(
-    kind: str, records: int, keys: int, work: Path, switch_interval: float | None = None
+    kind: str,
+    records: int,
+    keys: int,
+    work: Path,
+    switch_interval: float | None = None,
+    checkpoint_ms: int = 0,
 ) -> tuple[float, float]:
     from pyflink.common import Types, WatermarkStrategy
     from pyflink.datastream import StreamExecutionEnvironment
@@ -130,6 +136,8 @@ def run(
 
     env = StreamExecutionEnvironment.get_execution_environment()
     env.set_parallelism(1)
+    if checkpoint_ms:
+        env.enable_checkpointing(checkpoint_ms)
     agents_env = AgentsExecutionEnvironment.get_execution_environment(env)  # thread mode
     numbers = env.from_source(
         NumberSequenceSource(0, records - 1), WatermarkStrategy.no_watermarks(), "numbers"
@@ -168,6 +176,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", default="bare,one,two", help="comma-separated jobs to run")
     parser.add_argument(
+        "--checkpoint-ms",
+        type=int,
+        default=0,
+        help="checkpoint every job at this interval (0: no checkpoints); the agent writes the "
+        "short-term memory it holds back at each barrier, so this shows what that costs",
+    )
+    parser.add_argument(
         "--switch-interval",
         type=float,
         default=GIL_SWITCH_INTERVAL_US.default / 1e6,  # type: ignore[operator]
@@ -190,12 +205,15 @@ def main() -> None:
         work = Path(tmp)
         print(
             f"records={args.records} keys={args.keys} mode=thread parallelism=1 "
-            f"cpus={os.cpu_count()} rounds={args.rounds} switch-interval={args.switch_interval:g} s"
+            f"cpus={os.cpu_count()} rounds={args.rounds} switch-interval={args.switch_interval:g} s "
+            f"checkpoints={f'{args.checkpoint_ms} ms' if args.checkpoint_ms else 'off'}"
         )
         for round_no in range(1, args.rounds + 1):
             per_round.append({})
             for kind in kinds:
-                rate, wall = run(kind, args.records, args.keys, work, args.switch_interval)
+                rate, wall = run(
+                    kind, args.records, args.keys, work, args.switch_interval, args.checkpoint_ms
+                )
                 rates[kind] = max(rates.get(kind, 0.0), rate)
                 per_round[-1][kind] = rate
                 print(
