@@ -194,11 +194,10 @@ class OperatorCore:
                     self._advance(key, timers, outputs, None)
                 if not drain:
                     return
-                parked = [live for live in self._live.values() if live.handle is not None]
-                if not parked:
+                if not any(live.handle is not None for live in self._live.values()):
                     return
                 if not ready:
-                    self._executor.wait(None, wait_s(parked))
+                    self._executor.wait(None, self._wakeups.drain_wait_s(time.monotonic()))
         finally:
             if home is not None:
                 switch.switch_to(home)
@@ -207,11 +206,9 @@ class OperatorCore:
         """Parked keys with finished calls (and, with ``due_too``, with a due timeout or sleep)."""
         ready = self._executor.keys_with_completions()
         if due_too:
-            now = time.monotonic()
-            for key, live in self._live.items():
-                due = live.execution.next_due() if live.execution is not None else None
-                if due is not None and due <= now and key not in ready:
-                    ready.append(key)
+            due = self._wakeups.due_keys(time.monotonic())
+            if due:
+                ready.extend(dict.fromkeys(k for k in due if k not in ready))
         return ready
 
     # -- scheduling runs ---------------------------------------------------------------------

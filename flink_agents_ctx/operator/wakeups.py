@@ -11,6 +11,8 @@ of it is in flight any more, so idle keys keep no timers.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -49,6 +51,10 @@ class Wakeups:
         # The pending timer of each key (a key parking again within a second, its next input
         # waiting, reuses it rather than registering another).
         self._pending: dict[Hashable, int] = {}
+        # (monotonic due, tie-breaker, key) of parked runs with a call timeout or a loop timer,
+        # for the end-of-input drain (entries of runs that resumed meanwhile are left to go stale).
+        self._dues: list[tuple[float, int, Hashable]] = []
+        self._pushed = itertools.count()
 
     def fired(self, key: Hashable, live: LiveRun | None, now_ms: int, calls_finished: bool) -> None:
         """A timer of ``key`` fired at ``now_ms`` (``live``: its run, if parked here)."""
@@ -80,6 +86,7 @@ class Wakeups:
             delay = live.wake_delay_ms
             live.wake_delay_ms = min(delay * 2, self._max_wake_ms)
         if due is not None:
+            heapq.heappush(self._dues, (due, next(self._pushed), key))
             delay = min(delay, max(1, int((due - time.monotonic()) * 1000) + 1))
         wake_at = now_ms + delay
         if live.wake_at_ms is None or wake_at < live.wake_at_ms or live.wake_at_ms <= now_ms:
@@ -94,6 +101,20 @@ class Wakeups:
         if self._shared_poll and self._poll_at_ms is None:
             self._poll_at_ms = timers.now_ms() + self._poll_delay_ms
             timers.wake_at(self._poll_at_ms)
+
+    def due_keys(self, now: float) -> list[Hashable]:
+        """Keys whose parked run had a timeout or timer due by ``now`` (possibly one that has
+        resumed since: resuming it again finds nothing to do)."""
+        dues = self._dues
+        keys: list[Hashable] = []
+        while dues and dues[0][0] <= now:
+            keys.append(heapq.heappop(dues)[2])
+        return keys
+
+    def drain_wait_s(self, now: float) -> float:
+        """How long the drain may wait for a call to finish: until the earliest due timeout or
+        timer of a parked run (after :meth:`due_keys` took those due by ``now``), at most 50 ms."""
+        return 0.05 if not self._dues else min(0.05, max(0.0, self._dues[0][0] - now))
 
 
 def wait_s(parked: list[LiveRun]) -> float:

@@ -292,6 +292,36 @@ def test_end_of_input_does_not_spin_on_outcomes_nobody_waits_for() -> None:
     assert cpu < 0.5 * wall, f"end of input used {cpu:.2f} s of CPU in {wall:.2f} s"
 
 
+def test_end_of_input_applies_timeouts_and_timers_while_other_keys_still_wait() -> None:
+    release = threading.Event()
+
+    def blocked(x: str) -> str:
+        release.wait(10)
+        return x
+
+    async def act(event: InputEvent, ctx: RunnerContext) -> None:
+        if event.input == "t":
+            try:
+                await ctx.durable_execute_async(durable(blocked, timeout_s=0.05), "t")
+            except DurableCallTimeoutError:
+                ctx.send_event(OutputEvent(output="timed out"))
+        elif event.input == "s":
+            await asyncio.sleep(0.05)
+            ctx.send_event(OutputEvent(output="slept"))
+        else:
+            ctx.send_event(OutputEvent(output=await ctx.durable_execute_async(blocked, "w")))
+
+    h = AgentTestHarness(one_action(act), {"num-async-threads": 3})
+    for key in ("w", "t", "s"):
+        assert h.send(key, key) == []  # all three wait
+    threading.Timer(0.5, release.set).start()
+    outputs = h.end_input()
+    # The timeout and the sleep came due during the drain, before the blocked call returned.
+    assert sorted(outputs[:2]) == ["slept", "timed out"]
+    assert outputs[2:] == ["w"]
+    assert h.busy_keys == []
+
+
 def test_a_run_failing_the_job_keeps_its_journal_for_callbacks_before_the_restart() -> None:
     failed = []
 
