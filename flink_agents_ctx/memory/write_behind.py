@@ -15,12 +15,16 @@ turn and back. At most ``max_keys`` keys are held: one more writes them all out 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Hashable
 from typing import Any
 
 from flink_agents_ctx.backends.protocols import KeySwitch, MapStore
 
 _log = logging.getLogger(__name__)
+
+SLOW_WRITE_OUT_S = 1.0
+"""A write-out that takes this long is logged at INFO (faster ones at DEBUG)."""
 
 
 class WriteBehind:
@@ -62,6 +66,7 @@ class WriteBehind:
         if not held:
             return 0
         switch, state = self._switch, self._state
+        started = time.monotonic()
         home = switch.current()
         try:
             for handle, writes in held.values():
@@ -81,5 +86,12 @@ class WriteBehind:
         count = len(held)
         held.clear()
         self.keys_written += count
-        _log.debug("wrote the held short-term memory of %d keys to state", count)
+        took = time.monotonic() - started
+        # A slow write-out delays the checkpoint it precedes: say so where users look.
+        _log.log(
+            logging.INFO if took >= SLOW_WRITE_OUT_S else logging.DEBUG,
+            "wrote the held short-term memory of %d keys to state in %.3f s",
+            count,
+            took,
+        )
         return count

@@ -149,6 +149,16 @@ def test_submit_stop_with_a_savepoint_and_restore_on_a_standalone_cluster(
     made = Counter(line.split()[1] for line in calls.read_text().splitlines())
     # Only calls in flight when the savepoint was taken run again: one per key at most (5 keys).
     assert sum(1 for n in made.values() if n > 1) <= 5
+    # The lines carry short-term memory: exact although its writes waited for the barriers.
+    assert_memory_writes_were_held(cluster)
+
+
+def assert_memory_writes_were_held(cluster: Path) -> None:
+    """The TaskManager ran the agent operator class that calls in before each barrier (its class
+    loads in the job's class loader next to the flink-python jar the job ships)."""
+    logs = "".join(p.read_text() for p in (cluster / "log").glob("*taskexecutor*.log"))
+    assert "short-term memory writes are held until the next checkpoint barrier" in logs
+    assert "LinkageError" not in logs
 
 
 def assert_prometheus_shows_actions(cluster: Path) -> None:
@@ -231,3 +241,4 @@ def test_a_killed_taskmanager_recovers_from_its_checkpoint_with_the_store(
     # With the store, only calls still running when the TaskManager died run again: at most
     # one per key (5 keys).
     assert sum(1 for times in made.values() if times > 1) <= 5
+    assert_memory_writes_were_held(cluster)
