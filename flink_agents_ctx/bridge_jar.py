@@ -53,20 +53,22 @@ def flink_home() -> Path:
     return Path(spec.origin).parent
 
 
+def _wheel_jar(folder: str, name: str) -> Path:
+    """The newest ``<name>-*.jar`` under ``folder`` of the apache-flink wheel."""
+    found = sorted(glob.glob(str(flink_home() / folder / f"{name}-*.jar")))
+    if not found:
+        raise JavaBridgeError(f"no {name} jar under {flink_home() / folder}")
+    return Path(found[-1])
+
+
 def flink_python_jar() -> Path:
     """PyFlink's ``flink-python`` jar (it holds ``pemja.core``)."""
-    found = sorted(glob.glob(str(flink_home() / "opt" / "flink-python-*.jar")))
-    if not found:
-        raise JavaBridgeError(f"no flink-python jar under {flink_home() / 'opt'}")
-    return Path(found[-1])
+    return _wheel_jar("opt", "flink-python")
 
 
 def flink_dist_jar() -> Path:
     """The ``flink-dist`` jar of the wheel (the DataStream runtime the operator class extends)."""
-    found = sorted(glob.glob(str(flink_home() / "lib" / "flink-dist*.jar")))
-    if not found:
-        raise JavaBridgeError(f"no flink-dist jar under {flink_home() / 'lib'}")
-    return Path(found[-1])
+    return _wheel_jar("lib", "flink-dist")
 
 
 def _sources(root: Path) -> list[Path]:

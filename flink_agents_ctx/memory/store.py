@@ -28,7 +28,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from flink_agents_ctx.backends.protocols import KeySwitch, MapStore
-from flink_agents_ctx.memory.write_behind import WriteBehind
+from flink_agents_ctx.memory.write_behind import WriteBehind, write_entries
 
 _MISSING: Any = object()
 
@@ -123,23 +123,12 @@ class CachedMemoryStore:
         writes = self._writes
         if not writes:
             return False
+        self._writes = {}  # handed over below
         if self._behind is not None:
-            self._writes = {}
-            self._removed.clear()
             self._behind.hold(self._key, writes)
-            return True
-        state = self._state
-        removed = self._removed
-        if removed:
-            for path in removed:
-                state.remove(path)
-                del writes[path]
-            removed.clear()
-        if len(writes) == 1:
-            state.put(*writes.popitem())
-        elif writes:
-            self._writes = {}
-            state.put_all(writes)  # one call into the state backend for the lot
+        else:
+            write_entries(self._state, writes, self._removed)
+        self._removed.clear()
         return True
 
     def take_writes(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 from flink_agents_ctx.backends.protocols import KeySwitch, MapStore
@@ -25,6 +25,19 @@ _log = logging.getLogger(__name__)
 
 SLOW_WRITE_OUT_S = 1.0
 """A write-out that takes this long is logged at INFO (faster ones at DEBUG)."""
+
+
+def write_entries(state: MapStore, writes: dict[str, Any], removed: Iterable[str]) -> None:
+    """Write ``writes`` (path -> entry) of the current key to ``state`` with as few calls as
+    possible: the paths in ``removed`` (entries ``None``) are removed, the rest put in one call.
+    ``writes`` is handed over (emptied or kept by the state)."""
+    for path in removed:
+        state.remove(path)
+        del writes[path]
+    if len(writes) == 1:
+        state.put(*writes.popitem())
+    elif writes:
+        state.put_all(writes)
 
 
 class WriteBehind:
@@ -71,15 +84,7 @@ class WriteBehind:
         try:
             for handle, writes in held.values():
                 switch.switch_to(handle)
-                removed = [path for path, entry in writes.items() if entry is None]
-                if removed:
-                    for path in removed:
-                        state.remove(path)
-                        del writes[path]
-                if len(writes) == 1:
-                    state.put(*writes.popitem())
-                elif writes:
-                    state.put_all(writes)
+                write_entries(state, writes, [p for p, entry in writes.items() if entry is None])
         finally:
             if home is not None:
                 switch.switch_to(home)

@@ -125,10 +125,12 @@ class AgentBuilder:
         if self._agent is None:
             raise ConfigError("call apply(agent) before to_datastream()", key="agent")
         name = name or f"agent-{type(self._agent).__name__}"
+        mode = str(_compat.env_configuration(self._env).getString(_compat.EXECUTION_MODE, "thread"))
         if any(spec.kind is ActionKind.JAVA for spec in self._agent.actions.values()):
-            _ship_java_bridge(self._env, name)
-        thread_mode = _execution_mode(self._env) == "thread"
+            _require_thread_mode(mode, name)
+        thread_mode = mode == "thread"
         if thread_mode:
+            # Java actions' API and the agent operator class.
             _add_bridge_jar(self._env)
         interval, retained, timeout = _compat.checkpointing(self._env)
         settings = RunSettings.from_environ()
@@ -178,10 +180,8 @@ def _apply_run_settings(j_conf: Any, settings: RunSettings) -> None:
         _compat.set_default(j_conf, "execution.state-recovery.path", settings.restore)
 
 
-def _ship_java_bridge(env: StreamExecutionEnvironment, operator: str) -> None:
-    """Java actions run in the TaskManager JVM through pemja: thread mode only, with the bridge
-    jar on the job's class path."""
-    mode = _execution_mode(env)
+def _require_thread_mode(mode: str, operator: str) -> None:
+    """Java actions run in the TaskManager JVM through pemja: thread mode only."""
     if mode != "thread":
         raise JavaBridgeError(
             f"agent operator '{operator}' has Java actions, and python.execution-mode is "
@@ -189,11 +189,6 @@ def _ship_java_bridge(env: StreamExecutionEnvironment, operator: str) -> None:
             "shares with Python. Set python.execution-mode to 'thread' (the default of "
             "AgentsExecutionEnvironment)"
         )
-    _add_bridge_jar(env)
-
-
-def _execution_mode(env: StreamExecutionEnvironment) -> str:
-    return str(_compat.env_configuration(env).getString(_compat.EXECUTION_MODE, "thread"))
 
 
 def _add_bridge_jar(env: StreamExecutionEnvironment) -> None:
